@@ -63,12 +63,14 @@ export async function planProviders(desired: DesiredAIProvider[], rows: StoredPr
       entry.action = "skip-deleted";
     } else {
       const region = storedRegion(row);
-      const storedHash = await computeProviderHash({ type: row.type, baseURL: row.base_url, bedrockRegion: region });
-      if (storedHash === dp.hash) {
+      const want = canonicalOf(dp.type, dp.baseURL, dp.bedrock);
+      // Equal fields always hash equal, so only a difference pays for the
+      // hash, which stays the authority exactly as in the reference.
+      const same = row.type === want.type && row.base_url === want.baseURL && region === want.bedrockRegion;
+      if (same || await computeProviderHash({ type: row.type, baseURL: row.base_url, bedrockRegion: region }) === dp.hash) {
         entry.action = "unchanged";
       } else {
         entry.action = "drift";
-        const want = canonicalOf(dp.type, dp.baseURL, dp.bedrock);
         if (row.type !== want.type) entry.drift.push({ field: "type", stored: row.type, desired: want.type });
         if (row.base_url !== want.baseURL) entry.drift.push({ field: "base_url", stored: row.base_url, desired: want.baseURL });
         if (region !== want.bedrockRegion) {

@@ -23,14 +23,16 @@ export function canonicalOf(type: string, baseURL: string, bedrock: BedrockSetti
   return { type, baseURL, bedrockRegion: bedrock?.region ?? "" };
 }
 
-async function desired(
+// The hash is filled in once every provider is known: all digests then run
+// at the same time instead of one await each.
+function desired(
   name: string,
   type: AIProviderType,
   baseURL: string,
   keys: string[],
   bedrock: BedrockSettings | null,
-): Promise<DesiredAIProvider> {
-  return { name, type, baseURL, keys, bedrock, hash: await computeProviderHash(canonicalOf(type, baseURL, bedrock)) };
+): DesiredAIProvider {
+  return { name, type, baseURL, keys, bedrock, hash: "" };
 }
 
 /**
@@ -60,10 +62,11 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
   const out = new Map<string, DesiredAIProvider>();
   const legacyNames = new Set<string>();
   const problems: string[] = [];
+  const indexed: DesiredAIProvider[] = [];
 
   const openai = config.legacyOpenAI ?? {};
   if ((openai.key ?? "") !== "") {
-    out.set("openai", await desired("openai", "openai", openai.baseURL ?? "", [openai.key!], null));
+    out.set("openai", desired("openai", "openai", openai.baseURL ?? "", [openai.key!], null));
     legacyNames.add("openai");
   }
 
@@ -90,9 +93,9 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
       }
       // Bedrock-only deployments use the Bedrock base URL for custom VPC,
       // FIPS or proxy endpoints.
-      out.set("anthropic", await desired("anthropic", "anthropic", lb.baseURL ?? "", [], legacyBedrock));
+      out.set("anthropic", desired("anthropic", "anthropic", lb.baseURL ?? "", [], legacyBedrock));
     } else {
-      out.set("anthropic", await desired("anthropic", "anthropic", anthropic.baseURL ?? "", [anthropic.key!], null));
+      out.set("anthropic", desired("anthropic", "anthropic", anthropic.baseURL ?? "", [anthropic.key!], null));
     }
     legacyNames.add("anthropic");
   }
@@ -154,7 +157,17 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
       keys = [...given];
     }
 
-    const dp = await desired(name, type, baseURL, keys, bedrock);
+    indexed.push(desired(name, type, baseURL, keys, bedrock));
+  }
+
+  await Promise.all(
+    [...out.values(), ...indexed].map(async (dp) => {
+      dp.hash = await computeProviderHash(canonicalOf(dp.type, dp.baseURL, dp.bedrock));
+    }),
+  );
+
+  for (const dp of indexed) {
+    const name = dp.name;
     if (legacyNames.has(name)) {
       problems.push(`indexed AI provider ${JSON.stringify(name)} conflicts with the legacy env var of the same name; remove one or the other`);
       continue;

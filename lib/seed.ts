@@ -214,9 +214,10 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
       ({ providerRows, keyRows } = newRows(desired, plan));
       await insertProviders(tx, providerRows);
       await insertKeys(tx, keyRows);
+      const keyCounts = new Map<string, number>();
+      for (const k of keyRows) keyCounts.set(k.providerId, (keyCounts.get(k.providerId) ?? 0) + 1);
       for (const row of providerRows) {
-        const keyCount = keyRows.filter((k) => k.providerId === row.id).length;
-        logger.info("seeded ai provider from environment", { name: row.name, type: row.type, key_count: keyCount });
+        logger.info("seeded ai provider from environment", { name: row.name, type: row.type, key_count: keyCounts.get(row.id) ?? 0 });
       }
     });
   } catch (err) {
@@ -229,7 +230,11 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
   // transaction would describe a row that a rollback may never have kept.
   const providerIds = new Map(providerRows.map((r) => [r.name, r.id]));
   const keysByProvider = new Map<string, string[]>();
-  for (const k of keyRows) keysByProvider.set(k.providerId, [...(keysByProvider.get(k.providerId) ?? []), maskSecret(k.apiKey)]);
+  for (const k of keyRows) {
+    const list = keysByProvider.get(k.providerId);
+    if (list === undefined) keysByProvider.set(k.providerId, [maskSecret(k.apiKey)]);
+    else list.push(maskSecret(k.apiKey));
+  }
   for (const entry of plan) {
     const action = REPORT_ACTION[entry.action as keyof typeof REPORT_ACTION];
     const id = providerIds.get(entry.name) ?? entry.providerId;

@@ -1,0 +1,117 @@
+// Test database harness. Every test gets a database of its own on the
+// server DATABASE_URL names (`npm test` starts an embedded one), and the
+// database is dropped afterwards whatever the outcome.
+import postgres from "postgres";
+import { applySchema, type Logger, type LogFields, type Sql } from "../mod.ts";
+
+/** The server URL the suite runs against. */
+export function serverUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      "DATABASE_URL is not set: run the suite through `npm test` (which starts an embedded PostgreSQL) or point DATABASE_URL at a server",
+    );
+  }
+  return url;
+}
+
+/** The URL of database `name` on the test server. */
+export function databaseUrl(name: string): string {
+  const u = new URL(serverUrl());
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** A per-test database. */
+export interface TestDb {
+  /** Its name. */
+  name: string;
+  /** Its URL. */
+  url: string;
+  /** A client connected to it. */
+  sql: Sql;
+  /** Every statement the client sent, in order. */
+  queries: string[];
+  /** Opens another client on the same database, closed with the database. */
+  connect(options?: postgres.Options<Record<string, postgres.PostgresType>>): Sql;
+}
+
+async function admin<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(serverUrl(), { max: 1, onnotice: () => {} });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+/**
+ * Runs `fn` with a fresh database (with the schema applied unless
+ * `schema: false`), then drops it.
+ */
+export async function withDatabase<T>(fn: (db: TestDb) => Promise<T>, options: { schema?: boolean } = {}): Promise<T> {
+  const name = `seed_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  await admin((sql) => sql.unsafe(`create database ${name}`));
+  const url = databaseUrl(name);
+  const queries: string[] = [];
+  const clients: Sql[] = [];
+  const connect = (opts = {}) => {
+    const c = postgres(url, { onnotice: () => {}, ...opts });
+    clients.push(c);
+    return c;
+  };
+  const sql = connect({ debug: (_conn: number, query: string) => queries.push(query.replace(/\s+/g, " ").trim()) });
+  try {
+    if (options.schema !== false) {
+      await applySchema(sql);
+      queries.length = 0;
+    }
+    return await fn({ name, url, sql, queries, connect });
+  } finally {
+    await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
+    await admin((sql) => sql.unsafe(`drop database if exists ${name} with (force)`));
+  }
+}
+
+/** One captured log line. */
+export interface LogLine {
+  level: "debug" | "info" | "warn" | "error";
+  msg: string;
+  fields: LogFields;
+}
+
+/** A logger that keeps every line. */
+export function captureLogger(): Logger & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at = (level: LogLine["level"]) => (msg: string, fields?: LogFields) => {
+    lines.push({ level, msg, fields: fields ?? {} });
+  };
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** Inserts a provider row directly, as an operator or the API would. */
+export async function insertRow(
+  sql: Sql,
+  row: { name: string; type: string; base_url: string; settings?: string | null; enabled?: boolean; deleted?: boolean },
+): Promise<string> {
+  const [r] = await sql<{ id: string }[]>`
+    insert into ai_providers (type, name, display_name, enabled, deleted, base_url, settings)
+    values (${row.type}::ai_provider_type, ${row.name}, ${row.name}, ${row.enabled ?? true}, ${row.deleted ?? false},
+            ${row.base_url}, ${row.settings ?? null})
+    returning id::text as id`;
+  return r.id;
+}
+
+/** Rows of both tables, for assertions. */
+export async function snapshot(sql: Sql): Promise<{
+  providers: { id: string; name: string; type: string; base_url: string; settings: string | null; enabled: boolean; deleted: boolean; display_name: string | null }[];
+  keys: { id: string; provider_id: string; api_key: string; provider: string }[];
+}> {
+  const providers = await sql<
+    { id: string; name: string; type: string; base_url: string; settings: string | null; enabled: boolean; deleted: boolean; display_name: string | null }[]
+  >`select id::text as id, name, type::text as type, base_url, settings, enabled, deleted, display_name from ai_providers order by name, deleted`;
+  const keys = await sql<{ id: string; provider_id: string; api_key: string; provider: string }[]>`
+    select k.id::text as id, k.provider_id::text as provider_id, k.api_key, p.name as provider
+    from ai_provider_keys k join ai_providers p on p.id = k.provider_id order by p.name, k.created_at, k.api_key`;
+  return { providers: [...providers], keys: [...keys] };
+}
