@@ -26,6 +26,8 @@ export { runtimeEnv } from "./lib/runtime_env.ts";
 export { providersFromConfig } from "./lib/providers_from_config.ts";
 export { canonicalJSON, computeProviderHash } from "./lib/canonical_json.ts";
 export { maskSecret } from "./lib/mask_secret.ts";
+export { parseDotenv } from "./lib/dotenv.ts";
+export { formatReport } from "./lib/format_report.ts";
 export { applySchema, SCHEMA_SQL } from "./lib/store.ts";
 export type { Sql } from "./lib/store.ts";
 export type { PlanAction, PlanEntry } from "./lib/plan.ts";
