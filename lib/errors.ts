@@ -24,6 +24,8 @@ export class SeedError extends Error {
   readonly code: SeedErrorCode;
 
   /**
+   * Creates an error with a stable code.
+   *
    * @param code Stable code.
    * @param message Human-readable message with the fix.
    * @param options Optional `cause`.
@@ -43,7 +45,11 @@ export class ConfigError extends SeedError {
   /** One line per problem, naming the variable or provider involved. */
   readonly problems: string[];
 
-  /** @param problems One line per problem; at least one. */
+  /**
+   * Creates the error from its problems.
+   *
+   * @param problems One line per problem; at least one.
+   */
   constructor(problems: string[]) {
     const head = problems.length === 1
       ? "invalid AI provider configuration"
@@ -78,7 +84,9 @@ function driftLine(drift: ProviderDrift, envPrefix: string): string {
   const fields = drift.fields
     .map((f) => `${f.field}: stored ${JSON.stringify(f.stored)}, environment ${JSON.stringify(f.desired)}`)
     .join("; ");
-  return `AI provider ${JSON.stringify(drift.provider)} already exists in the database and differs from the current environment configuration; update the provider through the API or remove the ${envPrefix}* env vars to stop seeding it (${fields})`;
+  return `AI provider ${
+    JSON.stringify(drift.provider)
+  } already exists in the database and differs from the current environment configuration; update the provider through the API or remove the ${envPrefix}* env vars to stop seeding it (${fields})`;
 }
 
 /**
@@ -95,6 +103,8 @@ export class DriftError extends SeedError {
   readonly drifts: ProviderDrift[];
 
   /**
+   * Creates the error from every drifted provider.
+   *
    * @param drifts Drifted providers, at least one, in name order.
    * @param envPrefix Variable prefix named in the hint.
    */
@@ -127,14 +137,16 @@ export class LockTimeoutError extends SeedError {
   readonly holder: LockHolder | null;
 
   /**
+   * Creates the error, naming the lock holder when known.
+   *
    * @param timeoutMs The timeout that expired.
    * @param holder The backend holding the lock, if known.
    */
   constructor(timeoutMs: number, holder: LockHolder | null) {
     const who = holder
-      ? `held by pid ${holder.pid} (application_name ${JSON.stringify(holder.applicationName)}, state ${
-        holder.state ?? "unknown"
-      }, for ${holder.heldForMs ?? "?"} ms)`
+      ? `held by pid ${holder.pid} (application_name ${JSON.stringify(holder.applicationName)}, state ${holder.state ?? "unknown"}, for ${
+        holder.heldForMs ?? "?"
+      } ms)`
       : "its holder has since released it";
     super(
       "lock_timeout",

@@ -32,9 +32,10 @@ export function formatReport(report: SeedReport): string {
     ["PROVIDER", "TYPE", "ACTION", "KEYS"],
     report.providers.map((p) => [p.name, p.type, p.action, p.maskedKeys.length > 0 ? p.maskedKeys.join(", ") : "-"]),
   );
-  const summary = `${report.inserted} inserted (${report.keysInserted} keys), ${report.unchanged} unchanged, ${report.skippedDeleted} skipped (deleted) in ${
-    Math.round(report.timings.totalMs)
-  } ms`;
+  const summary =
+    `${report.inserted} inserted (${report.keysInserted} keys), ${report.unchanged} unchanged, ${report.skippedDeleted} skipped (deleted) in ${
+      Math.round(report.timings.totalMs)
+    } ms`;
   const warnings = report.warnings.map((w) => `warning: ${w.msg} ${JSON.stringify(w.fields)}`);
   const failures = report.auditFailures.map((f) => `audit failed for ${f.resourceType} ${f.resourceId}: ${f.message}`);
   return [table, "", summary, ...warnings, ...failures].join("\n");

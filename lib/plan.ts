@@ -89,7 +89,9 @@ function storedRegion(row: StoredProvider): string {
   if (row.settings_key_id !== null && row.settings !== null) {
     throw new SeedError(
       "settings_unreadable",
-      `AI provider ${JSON.stringify(row.name)}: its settings are encrypted (settings_key_id ${row.settings_key_id}), so the stored Bedrock region cannot be compared with the environment; manage this provider through the API or stop seeding it from the environment`,
+      `AI provider ${
+        JSON.stringify(row.name)
+      }: its settings are encrypted (settings_key_id ${row.settings_key_id}), so the stored Bedrock region cannot be compared with the environment; manage this provider through the API or stop seeding it from the environment`,
     );
   }
   try {
@@ -97,7 +99,9 @@ function storedRegion(row: StoredProvider): string {
   } catch (err) {
     throw new SeedError(
       "settings_unreadable",
-      `AI provider ${JSON.stringify(row.name)}: cannot decode its stored settings (${(err as Error).message}); fix the row through the API or stop seeding it from the environment`,
+      `AI provider ${JSON.stringify(row.name)}: cannot decode its stored settings (${
+        (err as Error).message
+      }); fix the row through the API or stop seeding it from the environment`,
     );
   }
 }

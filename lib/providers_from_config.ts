@@ -169,7 +169,9 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
   for (const dp of indexed) {
     const name = dp.name;
     if (legacyNames.has(name)) {
-      problems.push(`indexed AI provider ${JSON.stringify(name)} conflicts with the legacy env var of the same name; remove one or the other`);
+      problems.push(
+        `indexed AI provider ${JSON.stringify(name)} conflicts with the legacy env var of the same name; remove one or the other`,
+      );
       continue;
     }
     const existing = out.get(name);

@@ -9,7 +9,6 @@ import { type Logger, noopLogger } from "./logger.ts";
 import { AI_PROVIDER_NAME_PATTERN, AI_PROVIDER_TYPES, type AIBridgeConfig, type AIProviderConfig } from "./types.ts";
 import { isAIProviderType } from "./types.ts";
 
-
 /** The default prefixes: the original and its newer alias. */
 export const DEFAULT_ENV_PREFIXES: readonly [string, string] = ["CODER_AIBRIDGE_", "CODER_AI_GATEWAY_"];
 
@@ -49,7 +48,15 @@ const LEGACY_SUFFIXES = [
 type LegacySuffix = typeof LEGACY_SUFFIXES[number];
 
 // Indexed fields, each with its single and list form where it has both.
-const SINGLE_FIELDS = ["TYPE", "NAME", "BASE_URL", "BEDROCK_BASE_URL", "BEDROCK_REGION", "BEDROCK_MODEL", "BEDROCK_SMALL_FAST_MODEL"] as const;
+const SINGLE_FIELDS = [
+  "TYPE",
+  "NAME",
+  "BASE_URL",
+  "BEDROCK_BASE_URL",
+  "BEDROCK_REGION",
+  "BEDROCK_MODEL",
+  "BEDROCK_SMALL_FAST_MODEL",
+] as const;
 const LIST_FIELDS = [
   ["KEY", "KEYS"],
   ["BEDROCK_ACCESS_KEY", "BEDROCK_ACCESS_KEYS"],
@@ -138,7 +145,9 @@ export function readAIBridgeConfig(env: EnvRecord, options: ReadConfigOptions = 
   if (byPrefix.length === 2 && byPrefix[1].length > 0) {
     if (byPrefix[0].length > 0) {
       problems.push(
-        `cannot mix ${prefixes[0]}PROVIDER_* and ${prefixes[1]}PROVIDER_* environment variables, please consolidate onto ${prefixes[1]}PROVIDER_*`,
+        `cannot mix ${prefixes[0]}PROVIDER_* and ${prefixes[1]}PROVIDER_* environment variables, please consolidate onto ${
+          prefixes[1]
+        }PROVIDER_*`,
       );
     }
     vars = byPrefix[1];
@@ -236,7 +245,9 @@ function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], 
     const effectiveName = name || type;
     if (effectiveName !== "" && !AI_PROVIDER_NAME_PATTERN.test(effectiveName)) {
       problems.push(
-        `${label}: invalid AI provider name ${JSON.stringify(effectiveName)}: must match ${AI_PROVIDER_NAME_PATTERN.source} (lower-case letters, digits and single dashes)`,
+        `${label}: invalid AI provider name ${
+          JSON.stringify(effectiveName)
+        }: must match ${AI_PROVIDER_NAME_PATTERN.source} (lower-case letters, digits and single dashes)`,
       );
     }
 
@@ -280,7 +291,9 @@ function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], 
       const first = seenNames.get(effectiveName);
       if (first !== undefined) {
         problems.push(
-          `providers ${first} and ${n} have duplicate NAME ${JSON.stringify(effectiveName)} (multiple providers of the same type require unique NAME values)`,
+          `providers ${first} and ${n} have duplicate NAME ${
+            JSON.stringify(effectiveName)
+          } (multiple providers of the same type require unique NAME values)`,
         );
       } else {
         seenNames.set(effectiveName, n);

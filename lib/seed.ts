@@ -15,6 +15,7 @@ import { readAIBridgeConfig } from "./read_config.ts";
 import { type EnvRecord, runtimeEnv } from "./runtime_env.ts";
 import { encodeSettings } from "./settings.ts";
 import {
+  client,
   databaseError,
   insertKeys,
   insertProviders,
@@ -197,7 +198,7 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
   let providerRows: NewProviderRow[] = [];
   let keyRows: NewKeyRow[] = [];
   try {
-    await sql.begin(async (tx) => {
+    await client(sql).begin(async (tx) => {
       const t0 = performance.now();
       await lockSeed(tx);
       report.timings.lockWaitMs = performance.now() - t0;
@@ -307,7 +308,15 @@ async function emitAfterCommit(
       fields.bedrock_access_key = dp.bedrock.accessKey === undefined ? null : maskSecret(dp.bedrock.accessKey);
       fields.bedrock_access_key_secret = dp.bedrock.accessKeySecret === undefined ? null : maskSecret(dp.bedrock.accessKeySecret);
     }
-    entries.push({ time, actor: "system", action: "create", resourceType: "ai_provider", resourceId: row.id, providerName: row.name, fields });
+    entries.push({
+      time,
+      actor: "system",
+      action: "create",
+      resourceType: "ai_provider",
+      resourceId: row.id,
+      providerName: row.name,
+      fields,
+    });
   }
   for (const key of keyRows) {
     const masked = maskSecret(key.apiKey);

@@ -9,14 +9,32 @@ import { SeedError } from "./errors.ts";
 import { AI_PROVIDER_TYPES, LOCK_ID_AI_PROVIDERS_ENV_SEED } from "./types.ts";
 
 /**
- * A `postgres` (porsager) client, as `postgres(url)` returns it.
+ * A `postgres` (porsager) client, as `postgres(url)` returns it. Described
+ * by the few members the library uses, so the public types do not depend
+ * on one version of the client's typings.
  */
-// deno-lint-ignore no-explicit-any
-export type Sql = postgres.Sql<any>;
+export interface Sql {
+  /** Runs a tagged-template query. */
+  // deno-lint-ignore no-explicit-any
+  (template: TemplateStringsArray, ...parameters: any[]): PromiseLike<unknown>;
+  /** Runs a callback in a transaction. */
+  // deno-lint-ignore no-explicit-any
+  begin(callback: (tx: any) => unknown): Promise<unknown>;
+  /** Closes the client's connections. */
+  end(options?: { timeout?: number | null }): Promise<void>;
+}
 
+// The client's own typings, for the statements below.
+// deno-lint-ignore no-explicit-any
+type Client = postgres.Sql<any>;
 /** A transaction handle, as `sql.begin` passes it. */
 // deno-lint-ignore no-explicit-any
 export type Tx = postgres.TransactionSql<any>;
+
+/** The full client typings behind a {@link Sql}. */
+export function client(sql: Sql): Client {
+  return sql as unknown as Client;
+}
 
 /**
  * The Coder-compatible schema: the `ai_provider_type` enum and the
@@ -77,7 +95,7 @@ CREATE INDEX IF NOT EXISTS ai_provider_keys_provider_id_idx ON ai_provider_keys 
  * @returns Resolves once the schema exists.
  */
 export async function applySchema(sql: Sql): Promise<void> {
-  await sql.begin(async (tx) => {
+  await client(sql).begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`;
     await tx.unsafe(SCHEMA_SQL);
   });
@@ -117,7 +135,7 @@ export async function lockSeed(tx: Tx): Promise<void> {
 }
 
 /** Loads every provider row, deleted and disabled ones included. */
-export async function loadProviders(tx: Tx | Sql): Promise<StoredProvider[]> {
+export async function loadProviders(tx: Tx | Client): Promise<StoredProvider[]> {
   return await tx<StoredProvider[]>`
     select id::text as id, name, type::text as type, base_url, settings, settings_key_id, enabled, deleted
     from ai_providers`;

@@ -5,7 +5,7 @@
 import postgres from "postgres";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { applySchema, consoleLogger, formatReport, parseDotenv, SeedError, seedAIProvidersFromEnv } from "../mod.ts";
+import { applySchema, consoleLogger, formatReport, parseDotenv, seedAIProvidersFromEnv, SeedError } from "../mod.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));

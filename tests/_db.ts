@@ -2,7 +2,11 @@
 // server DATABASE_URL names (`npm test` starts an embedded one), and the
 // database is dropped afterwards whatever the outcome.
 import postgres from "postgres";
-import { applySchema, type Logger, type LogFields, type Sql } from "../mod.ts";
+import { applySchema, type LogFields, type Logger } from "../mod.ts";
+
+/** A client with the full `postgres` typings. */
+// deno-lint-ignore no-explicit-any
+export type Sql = postgres.Sql<any>;
 
 /** The server URL the suite runs against. */
 export function serverUrl(): string {
@@ -104,11 +108,29 @@ export async function insertRow(
 
 /** Rows of both tables, for assertions. */
 export async function snapshot(sql: Sql): Promise<{
-  providers: { id: string; name: string; type: string; base_url: string; settings: string | null; enabled: boolean; deleted: boolean; display_name: string | null }[];
+  providers: {
+    id: string;
+    name: string;
+    type: string;
+    base_url: string;
+    settings: string | null;
+    enabled: boolean;
+    deleted: boolean;
+    display_name: string | null;
+  }[];
   keys: { id: string; provider_id: string; api_key: string; provider: string }[];
 }> {
   const providers = await sql<
-    { id: string; name: string; type: string; base_url: string; settings: string | null; enabled: boolean; deleted: boolean; display_name: string | null }[]
+    {
+      id: string;
+      name: string;
+      type: string;
+      base_url: string;
+      settings: string | null;
+      enabled: boolean;
+      deleted: boolean;
+      display_name: string | null;
+    }[]
   >`select id::text as id, name, type::text as type, base_url, settings, enabled, deleted, display_name from ai_providers order by name, deleted`;
   const keys = await sql<{ id: string; provider_id: string; api_key: string; provider: string }[]>`
     select k.id::text as id, k.provider_id::text as provider_id, k.api_key, p.name as provider

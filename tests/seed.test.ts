@@ -1,7 +1,7 @@
 // SPEC section 9: the seed's behaviours, each on a real PostgreSQL.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, DriftError, memoryAuditSink, SeedError, seedAIProvidersFromEnv } from "../mod.ts";
+import { ConfigError, DriftError, memoryAuditSink, seedAIProvidersFromEnv, SeedError } from "../mod.ts";
 import { captureLogger, insertRow, snapshot, withDatabase } from "./_db.ts";
 
 const LEGACY_OPENAI = { CODER_AIBRIDGE_OPENAI_BASE_URL: "https://api.openai.com/v1", CODER_AIBRIDGE_OPENAI_KEY: "sk-legacy" };
@@ -37,7 +37,12 @@ test("2. legacy OpenAI: one row, one key, post-commit logs; a second run changes
     assert.equal(report.keysInserted, 1);
 
     const seeded = logger.lines.find((l) => l.msg === "env-seeded ai provider");
-    assert.deepEqual(seeded?.fields, { provider_id: providers[0].id, name: "openai", type: "openai", base_url: "https://api.openai.com/v1" });
+    assert.deepEqual(seeded?.fields, {
+      provider_id: providers[0].id,
+      name: "openai",
+      type: "openai",
+      base_url: "https://api.openai.com/v1",
+    });
     const key = logger.lines.find((l) => l.msg === "env-seeded ai provider key");
     assert.deepEqual(key?.fields, { key_id: keys[0].id, provider_id: providers[0].id, api_key: "s...y" });
     assert.ok(logger.lines.some((l) => l.msg === "seeded ai provider from environment" && l.fields.key_count === 1));
@@ -80,7 +85,11 @@ test("4. legacy Bedrock: rotating access key and secret is not drift; changing t
     await seedAIProvidersFromEnv(sql, { env: LEGACY_BEDROCK });
     const before = await snapshot(sql);
     const rotated = await seedAIProvidersFromEnv(sql, {
-      env: { ...LEGACY_BEDROCK, CODER_AIBRIDGE_BEDROCK_ACCESS_KEY: "AKIAROTATED0002", CODER_AIBRIDGE_BEDROCK_ACCESS_KEY_SECRET: "rotated-secret-2" },
+      env: {
+        ...LEGACY_BEDROCK,
+        CODER_AIBRIDGE_BEDROCK_ACCESS_KEY: "AKIAROTATED0002",
+        CODER_AIBRIDGE_BEDROCK_ACCESS_KEY_SECRET: "rotated-secret-2",
+      },
     });
     assert.equal(rotated.unchanged, 1);
     assert.deepEqual(await snapshot(sql), before);
@@ -267,7 +276,11 @@ test("13. a soft-deleted row is not resurrected", async () => {
     assert.equal(providers.filter((p) => !p.deleted).length, 0, "no live row after re-seeding");
     assert.equal(report.skippedDeleted, 1);
     assert.deepEqual(report.providers.map((p) => p.action), ["skipped-deleted"]);
-    assert.ok(logger.lines.some((l) => l.level === "warn" && l.msg === "skipping env-seeded ai provider that was previously soft-deleted" && l.fields.name === "openai"));
+    assert.ok(
+      logger.lines.some((l) =>
+        l.level === "warn" && l.msg === "skipping env-seeded ai provider that was previously soft-deleted" && l.fields.name === "openai"
+      ),
+    );
   });
 });
 
@@ -344,7 +357,9 @@ test("DriftError lists every drifted provider at once", async () => {
     await insertRow(sql, { name: "one", type: "openai", base_url: "https://x/1" });
     await insertRow(sql, { name: "two", type: "openai", base_url: "https://x/2" });
     const err = await seedAIProvidersFromEnv(sql, {
-      config: { providers: [{ type: "openai", name: "one", baseURL: "https://y/1" }, { type: "azure", name: "two", baseURL: "https://x/2" }] },
+      config: {
+        providers: [{ type: "openai", name: "one", baseURL: "https://y/1" }, { type: "azure", name: "two", baseURL: "https://x/2" }],
+      },
     }).then(() => null, (e) => e);
     assert.ok(err instanceof DriftError);
     assert.deepEqual(err.drifts, [
@@ -359,7 +374,12 @@ test("audit: one entry per inserted row after commit, in a deterministic order, 
   await withDatabase(async ({ sql }) => {
     const audit = memoryAuditSink();
     await seedAIProvidersFromEnv(sql, {
-      env: { ...LEGACY_OPENAI, ...LEGACY_BEDROCK, CODER_AIBRIDGE_PROVIDER_0_TYPE: "google", CODER_AIBRIDGE_PROVIDER_0_KEYS: "g-key-0001,g-key-0002" },
+      env: {
+        ...LEGACY_OPENAI,
+        ...LEGACY_BEDROCK,
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "google",
+        CODER_AIBRIDGE_PROVIDER_0_KEYS: "g-key-0001,g-key-0002",
+      },
       audit,
     });
     const { providers, keys } = await snapshot(sql);
