@@ -186,15 +186,21 @@ function splitList(value: string): string[] {
 }
 
 function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], logger: Logger): AIProviderConfig[] {
-  // Group by index and check the indices run 0, 1, 2, … without a gap.
-  const groups: IndexedVar[][] = [];
+  // Group by index and check the indices run 0, 1, 2, … without a gap. The
+  // providers around a gap are still checked, so every problem shows at once.
+  const groups = new Map<number, IndexedVar[]>();
+  let gapReported = false;
   for (const v of vars) {
-    if (v.index > groups.length) {
-      problems.push(`provider num ${groups.length} skipped: ${v.fullName} (indices must run 0, 1, 2, … without gaps)`);
-      return [];
+    if (!groups.has(v.index)) {
+      // vars are sorted by index, so the first index that is not the count
+      // so far is the first gap.
+      if (v.index !== groups.size && !gapReported) {
+        problems.push(`provider num ${groups.size} skipped: ${v.fullName} (indices must run 0, 1, 2, … without gaps)`);
+        gapReported = true;
+      }
+      groups.set(v.index, []);
     }
-    if (v.index === groups.length) groups.push([]);
-    groups[v.index].push(v);
+    groups.get(v.index)!.push(v);
   }
 
   const providers: AIProviderConfig[] = [];
