@@ -162,7 +162,7 @@ export function readAIBridgeConfig(env: EnvRecord, options: ReadConfigOptions = 
 function collectIndexed(env: EnvRecord, prefix: string, problems: string[]): IndexedVar[] {
   const out: IndexedVar[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(prefix) || value === undefined) continue;
+    if (!name.startsWith(prefix) || value === undefined || value === "") continue;
     const rest = name.slice(prefix.length).toUpperCase();
     const fullName = name.toUpperCase();
     const sep = rest.indexOf("_");
@@ -171,7 +171,7 @@ function collectIndexed(env: EnvRecord, prefix: string, problems: string[]): Ind
       continue;
     }
     const num = rest.slice(0, sep);
-    if (!/^[0-9]+$/.test(num) || num.length > 9) {
+    if (!/^[0-9]+$/.test(num) || num.replace(/^0+(?=.)/, "").length > 9) {
       problems.push(`parse number: ${fullName} (the part after ${prefix} must be a provider index 0, 1, 2, …)`);
       continue;
     }
@@ -207,11 +207,20 @@ function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], 
   const seenNames = new Map<string, number>();
   groups.forEach((group, n) => {
     const fields = new Map<string, string>();
+    const names = new Map<string, string>();
     for (const v of group) {
       if (!KNOWN_FIELDS.has(v.field)) {
         logger.warn("ignoring unknown AI provider field (check for typos)", { env: v.fullName });
         continue;
       }
+      const earlier = names.get(v.field);
+      if (earlier !== undefined) {
+        // PROVIDER_0_KEY and PROVIDER_00_key name the same field: keeping
+        // one silently would drop the other's value.
+        problems.push(`provider ${n}: ${v.field} is set more than once (${earlier} and ${v.fullName}); keep one`);
+        continue;
+      }
+      names.set(v.field, v.fullName);
       fields.set(v.field, v.value);
     }
     const type = fields.get("TYPE") ?? "";

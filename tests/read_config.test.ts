@@ -748,3 +748,37 @@ test("no problem, error message or warning ever contains a key, access key or se
     for (const secret of secrets) assert.ok(!out.includes(secret), `secret ${secret} leaked in: ${out}`);
   }
 });
+
+test("an empty indexed value counts as unset, like an empty legacy one", () => {
+  const config = readAIBridgeConfig({ CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_KEY: "" });
+  assert.deepEqual(config.providers?.[0].keys, []);
+  // An empty variable under the other prefix does not count as mixing.
+  const mixed = readAIBridgeConfig({ CODER_AI_GATEWAY_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_BASE_URL: "" });
+  assert.equal(mixed.providers?.length, 1);
+});
+
+test("the same field set twice under different spellings is a problem naming both variables", () => {
+  assert.throws(
+    () =>
+      readAIBridgeConfig({
+        CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+        CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-first-value",
+        CODER_AIBRIDGE_PROVIDER_00_key: "sk-second-value",
+      }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.problems.length, 1);
+      assert.match(
+        e.problems[0],
+        /^provider 0: KEY is set more than once \(CODER_AIBRIDGE_PROVIDER_00?_KEY and CODER_AIBRIDGE_PROVIDER_00?_KEY\)/,
+      );
+      assert.ok(!e.message.includes("sk-first-value") && !e.message.includes("sk-second-value"));
+      return true;
+    },
+  );
+});
+
+test("leading zeros in an index are allowed, however many", () => {
+  const config = readAIBridgeConfig({ CODER_AIBRIDGE_PROVIDER_0000000000_TYPE: "openai" });
+  assert.equal(config.providers?.[0].type, "openai");
+});
