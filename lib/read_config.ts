@@ -4,7 +4,7 @@
  * @module
  */
 import { ConfigError } from "./errors.ts";
-import type { EnvRecord } from "./runtime_env.ts";
+import { type EnvRecord, readTextFile } from "./runtime_env.ts";
 import { type Logger, noopLogger } from "./logger.ts";
 import { AI_PROVIDER_NAME_PATTERN, AI_PROVIDER_TYPES, type AIBridgeConfig, type AIProviderConfig } from "./types.ts";
 import { isAIProviderType } from "./types.ts";
@@ -71,11 +71,37 @@ interface IndexedVar {
   value: string;
 }
 
+/** The suffix that turns any variable into "read my value from this file". */
+const FILE_SUFFIX = "_FILE";
+
+// Docker and Kubernetes mount secrets as files; NAME_FILE names the file and
+// its trimmed content is NAME's value. Only the path and a short reason ever
+// reach a problem message: the content is a secret.
+// A file that cannot be read leaves the variable unset (null), so the one
+// problem it causes is not followed by "empty key" noise.
+function readValueFile(variable: string, path: string, problems: string[]): string | null {
+  try {
+    return readTextFile(path).trim();
+  } catch (err) {
+    problems.push(`cannot read ${variable} (${JSON.stringify(path)}): ${(err as Error).message}`);
+    return null;
+  }
+}
+
 /**
  * Parses a plain environment record into an {@link AIBridgeConfig}: the legacy
  * single-provider variables (with their defaults) and the indexed
  * `PROVIDER_<N>_*` variables, under `CODER_AIBRIDGE_` or its alias
  * `CODER_AI_GATEWAY_`. An empty value counts as unset.
+ *
+ * Any of these variables may instead be given as `<NAME>_FILE`, the path of
+ * a file whose trimmed content is the value (the Docker and Kubernetes
+ * secrets convention), e.g. `CODER_AIBRIDGE_OPENAI_KEY_FILE` or
+ * `CODER_AI_GATEWAY_PROVIDER_0_KEYS_FILE`. Setting both `NAME` and
+ * `NAME_FILE` is a problem, and so is a file that cannot be read (the
+ * problem names the variable and the path, never the content). On Deno,
+ * reading such a file needs `--allow-read`; without `_FILE` variables no
+ * file is read.
  *
  * Every problem is collected before throwing, so one run shows them all.
  * No message ever contains a key or secret.
@@ -101,18 +127,34 @@ export function readAIBridgeConfig(env: EnvRecord, options: ReadConfigOptions = 
   const problems: string[] = [];
   const primary = prefixes[0];
 
+  // One legacy variable under one prefix: its value, from the variable or
+  // from the file its _FILE twin names.
+  const legacyVar = (name: string): { value: string; from: string } | null => {
+    const direct = env[name];
+    const file = env[name + FILE_SUFFIX];
+    const hasDirect = direct !== undefined && direct !== "";
+    const hasFile = file !== undefined && file !== "";
+    if (hasDirect && hasFile) {
+      problems.push(`${name} and ${name}${FILE_SUFFIX} are both set; use one or the other`);
+      return { value: direct, from: name };
+    }
+    if (hasFile) return { value: readValueFile(name + FILE_SUFFIX, file, problems) ?? "", from: name + FILE_SUFFIX };
+    if (hasDirect) return { value: direct, from: name };
+    return null;
+  };
+
   const legacy = (suffix: LegacySuffix): string => {
     let value = "";
     let from = "";
     for (const prefix of prefixes) {
-      const v = env[prefix + suffix];
-      if (v === undefined || v === "") continue;
-      if (from !== "" && v !== value) {
-        problems.push(`${from} and ${prefix + suffix} are set to different values; keep one of them`);
+      const v = legacyVar(prefix + suffix);
+      if (v === null || v.value === "") continue;
+      if (from !== "" && v.value !== value) {
+        problems.push(`${from} and ${v.from} are set to different values; keep one of them`);
         continue;
       }
-      value = v;
-      from = prefix + suffix;
+      value = v.value;
+      from = v.from;
     }
     if (value === "" && suffix in LEGACY_DEFAULTS) return LEGACY_DEFAULTS[suffix as keyof typeof LEGACY_DEFAULTS];
     return value;
@@ -209,19 +251,28 @@ function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], 
     const fields = new Map<string, string>();
     const names = new Map<string, string>();
     for (const v of group) {
-      if (!KNOWN_FIELDS.has(v.field)) {
+      // KEY_FILE (and any other field's _FILE twin) names a file holding the value.
+      const fileOf = v.field.endsWith(FILE_SUFFIX) ? v.field.slice(0, -FILE_SUFFIX.length) : "";
+      const fromFile = fileOf !== "" && KNOWN_FIELDS.has(fileOf);
+      const field = fromFile ? fileOf : v.field;
+      if (!KNOWN_FIELDS.has(field)) {
         logger.warn("ignoring unknown AI provider field (check for typos)", { env: v.fullName });
         continue;
       }
-      const earlier = names.get(v.field);
+      const earlier = names.get(field);
       if (earlier !== undefined) {
         // PROVIDER_0_KEY and PROVIDER_00_key name the same field: keeping
         // one silently would drop the other's value.
-        problems.push(`provider ${n}: ${v.field} is set more than once (${earlier} and ${v.fullName}); keep one`);
+        problems.push(
+          earlier.endsWith(FILE_SUFFIX) !== fromFile
+            ? `provider ${n}: ${earlier} and ${v.fullName} are both set; use one or the other`
+            : `provider ${n}: ${field} is set more than once (${earlier} and ${v.fullName}); keep one`,
+        );
         continue;
       }
-      names.set(v.field, v.fullName);
-      fields.set(v.field, v.value);
+      names.set(field, v.fullName);
+      const value = fromFile ? readValueFile(v.fullName, v.value, problems) : v.value;
+      if (value !== null) fields.set(field, value);
     }
     const type = fields.get("TYPE") ?? "";
     const name = fields.get("NAME") ?? "";
