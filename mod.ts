@@ -6,19 +6,23 @@
  * @example
  * ```ts
  * import postgres from "postgres";
- * import { applySchema, consoleLogger, seedAIProvidersFromEnv } from "@aibridge/seed";
+ * import { applySchema, consoleLogger, planSeed, seedAIProvidersFromEnv } from "@aibridge/seed";
  *
  * const sql = postgres(process.env.DATABASE_URL!);
  * await applySchema(sql);
- * const report = await seedAIProvidersFromEnv(sql, { logger: consoleLogger() });
- * console.log(report.providers);
+ * const plan = await planSeed(sql); // what would change, read-only
+ * console.log(plan.entries);
+ * const report = await seedAIProvidersFromEnv(sql, { logger: consoleLogger(), lockTimeoutMs: 30_000 });
+ * console.log(report.providers, report.lockTaken);
  * await sql.end();
  * ```
  *
  * @module
  */
 export { seedAIProvidersFromEnv } from "./lib/seed.ts";
-export type { AuditFailure, SeedOptions, SeedReport, SeedReportEntry, SeedTimings, SeedWarning } from "./lib/seed.ts";
+export type { AuditFailure, SeedOptions, SeedReport, SeedReportEntry, SeedTimings } from "./lib/seed.ts";
+export { planSeed } from "./lib/plan_seed.ts";
+export type { PlanOptions, SeedPlan, SeedWarning } from "./lib/plan_seed.ts";
 export { DEFAULT_ENV_PREFIXES, MAX_KEYS_PER_PROVIDER, readAIBridgeConfig } from "./lib/read_config.ts";
 export type { ReadConfigOptions } from "./lib/read_config.ts";
 export type { EnvRecord } from "./lib/runtime_env.ts";
@@ -28,8 +32,8 @@ export { canonicalJSON, computeProviderHash } from "./lib/canonical_json.ts";
 export { maskSecret } from "./lib/mask_secret.ts";
 export { parseDotenv } from "./lib/dotenv.ts";
 export { formatReport } from "./lib/format_report.ts";
-export { applySchema, SCHEMA_SQL } from "./lib/store.ts";
-export type { Sql } from "./lib/store.ts";
+export { applySchema, DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_SQL, SEED_APPLICATION_NAME } from "./lib/store.ts";
+export type { ApplySchemaOptions, Sql } from "./lib/store.ts";
 export type { PlanAction, PlanEntry } from "./lib/plan.ts";
 export { consoleLogger, jsonLogger, noopLogger } from "./lib/logger.ts";
 export type { ConsoleLoggerOptions, LogFields, Logger, LogLevel } from "./lib/logger.ts";

@@ -119,17 +119,33 @@ export class DriftError extends SeedError {
 
 /** The backend that held the seed lock when a wait timed out. */
 export interface LockHolder {
-  /** Backend process id. */
+  /** Backend process id (`pg_stat_activity.pid`). */
   pid: number;
-  /** Its `application_name`. */
+  /** Its `application_name` (this library's seed transactions say `aibridge-seed`). */
   applicationName: string;
   /** Its `state` in `pg_stat_activity` (e.g. `idle in transaction`). */
   state: string | null;
-  /** How long its transaction has been open, in milliseconds. */
+  /**
+   * How long its transaction has been open (`now() - xact_start`), in
+   * milliseconds: the longest it can have held a transaction-scoped lock.
+   * `null` outside a transaction (a session-level lock held by an idle session).
+   */
   heldForMs: number | null;
 }
 
-/** The advisory lock was not granted within `lockTimeoutMs`. Nothing was written. */
+function holderText(holder: LockHolder | null): string {
+  if (holder === null) return "its holder could not be seen any more (it has probably released it)";
+  const held = holder.heldForMs === null ? "" : ` for ${Math.round(holder.heldForMs)} ms`;
+  return `held by pid ${holder.pid} (application_name ${JSON.stringify(holder.applicationName)}, state ${
+    holder.state ?? "unknown"
+  })${held}`;
+}
+
+/**
+ * The advisory lock was not granted within `lockTimeoutMs`. Nothing was
+ * written. `holder` names the backend that held it, read from `pg_locks`
+ * and `pg_stat_activity` right after the wait failed.
+ */
 export class LockTimeoutError extends SeedError {
   /** The timeout that expired, in milliseconds. */
   readonly timeoutMs: number;
@@ -143,14 +159,11 @@ export class LockTimeoutError extends SeedError {
    * @param holder The backend holding the lock, if known.
    */
   constructor(timeoutMs: number, holder: LockHolder | null) {
-    const who = holder
-      ? `held by pid ${holder.pid} (application_name ${JSON.stringify(holder.applicationName)}, state ${holder.state ?? "unknown"}, for ${
-        holder.heldForMs ?? "?"
-      } ms)`
-      : "its holder has since released it";
     super(
       "lock_timeout",
-      `timed out after ${timeoutMs} ms waiting for the AI provider seed lock; ${who}. Raise lockTimeoutMs or stop the blocking session.`,
+      `timed out after ${timeoutMs} ms waiting for the AI provider seed lock (advisory lock 10); ${
+        holderText(holder)
+      }; nothing was written. Retry, raise lockTimeoutMs (--lock-timeout), or end the blocking session (e.g. select pg_terminate_backend(pid))`,
     );
     this.name = "LockTimeoutError";
     this.timeoutMs = timeoutMs;

@@ -7,6 +7,7 @@
  */
 import { computeProviderHash } from "./canonical_json.ts";
 import { type DriftField, SeedError } from "./errors.ts";
+import { maskSecret } from "./mask_secret.ts";
 import { canonicalOf } from "./providers_from_config.ts";
 import { storedBedrockRegion } from "./settings.ts";
 import type { StoredProvider } from "./store.ts";
@@ -25,6 +26,8 @@ export interface PlanEntry {
   action: PlanAction;
   /** Keys stored with it when inserted; 0 otherwise. */
   keyCount: number;
+  /** With `insert`: the keys it would store, masked; otherwise empty. */
+  maskedKeys: string[];
   /** The existing row's id, or `null` when there is none. */
   providerId: string | null;
   /** With `drift`: every differing field with both values; otherwise empty. */
@@ -33,7 +36,9 @@ export interface PlanEntry {
 
 /**
  * Plans the seed of `desired` against `rows` (every row of `ai_providers`,
- * deleted and disabled ones included).
+ * deleted and disabled ones included). The one decision function: the
+ * dry-run plan, the seed's lock-free pre-read and the seed under the lock
+ * all call it.
  */
 export async function planProviders(desired: DesiredAIProvider[], rows: StoredProvider[]): Promise<PlanEntry[]> {
   // A live row wins over a soft-deleted one of the same name.
@@ -52,11 +57,13 @@ export async function planProviders(desired: DesiredAIProvider[], rows: StoredPr
       type: dp.type,
       action: "insert",
       keyCount: 0,
+      maskedKeys: [],
       providerId: row?.id ?? null,
       drift: [],
     };
     if (row === undefined) {
-      entry.keyCount = dp.keys.filter((k) => k !== "").length;
+      entry.maskedKeys = dp.keys.filter((k) => k !== "").map(maskSecret);
+      entry.keyCount = entry.maskedKeys.length;
     } else if (row.deleted) {
       // Created here, then deleted by an operator: the deletion is sticky,
       // the environment never resurrects it.

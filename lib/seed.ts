@@ -7,12 +7,10 @@
  */
 import type { AuditEntry, AuditSink } from "./audit.ts";
 import { DriftError } from "./errors.ts";
-import { type LogFields, type Logger, noopLogger } from "./logger.ts";
+import type { Logger } from "./logger.ts";
 import { maskSecret } from "./mask_secret.ts";
 import { type PlanEntry, planProviders } from "./plan.ts";
-import { providersFromConfig } from "./providers_from_config.ts";
-import { readAIBridgeConfig } from "./read_config.ts";
-import { type EnvRecord, runtimeEnv } from "./runtime_env.ts";
+import { desiredFromOptions, type PlanOptions, type SeedWarning } from "./plan_seed.ts";
 import { encodeSettings } from "./settings.ts";
 import {
   client,
@@ -21,30 +19,33 @@ import {
   insertProviders,
   loadProviders,
   lockSeed,
+  lockSettings,
   type NewKeyRow,
   type NewProviderRow,
   type Sql,
+  withLockHolder,
 } from "./store.ts";
-import type { AIBridgeConfig, AIProviderType, DesiredAIProvider } from "./types.ts";
+import type { AIProviderType, DesiredAIProvider } from "./types.ts";
 
-/** Options of {@link seedAIProvidersFromEnv}. */
-export interface SeedOptions {
-  /**
-   * The environment to read. Default: the runtime's own (`Deno.env`,
-   * `Bun.env` or `process.env`), read at call time.
-   */
-  env?: EnvRecord;
-  /**
-   * A ready configuration that replaces reading `env`. It skips the
-   * environment checks and goes straight to normalisation.
-   */
-  config?: AIBridgeConfig;
-  /** Variable prefixes, original first. Default `["CODER_AIBRIDGE_", "CODER_AI_GATEWAY_"]`. */
-  prefixes?: readonly [string] | readonly [string, string];
-  /** Receives log lines. Default: none (warnings are in the report too). */
-  logger?: Logger;
+/** Options of {@link seedAIProvidersFromEnv}: the plan's inputs, plus audit and lock settings. */
+export interface SeedOptions extends PlanOptions {
   /** Receives one entry per inserted row, after commit. */
   audit?: AuditSink;
+  /**
+   * How long to wait for the advisory lock, in milliseconds, before
+   * rejecting with a `LockTimeoutError` that names the holder. `0` waits
+   * forever. Default 30 000. A restart with nothing to do takes no lock at
+   * all, so it never waits.
+   */
+  lockTimeoutMs?: number;
+  /**
+   * The `application_name` the seed transaction takes while it holds the
+   * lock (`SET LOCAL`: the connection's own name is back after the
+   * transaction), so `pg_stat_activity` and a blocked replica's
+   * `LockTimeoutError` show who holds it. Default `aibridge-seed`; `null`
+   * keeps the connection's name.
+   */
+  applicationName?: string | null;
 }
 
 /** What happened to one provider. */
@@ -63,13 +64,7 @@ export interface SeedReportEntry {
   maskedKeys: string[];
 }
 
-/** A warning raised while reading or normalising the configuration. */
-export interface SeedWarning {
-  /** The message. */
-  msg: string;
-  /** Its structured fields (never a secret). */
-  fields: LogFields;
-}
+export type { SeedWarning };
 
 /** An audit entry the sink failed to record. The seed itself committed. */
 export interface AuditFailure {
@@ -85,9 +80,11 @@ export interface AuditFailure {
 export interface SeedTimings {
   /** Reading and normalising the configuration, hashing included. */
   normaliseMs: number;
-  /** Waiting for the advisory lock. */
+  /** The read without the lock that decides whether the lock is needed. */
+  preReadMs: number;
+  /** Waiting for the advisory lock (0 when it was not taken). */
   lockWaitMs: number;
-  /** The whole transaction, lock wait included. */
+  /** The whole transaction, lock wait included (0 when there was none). */
   transactionMs: number;
   /** Post-commit logs and audit. */
   auditMs: number;
@@ -111,21 +108,20 @@ export interface SeedReport {
   warnings: SeedWarning[];
   /** Audit entries the sink failed to record. */
   auditFailures: AuditFailure[];
+  /**
+   * Whether the seed took the advisory lock. `false` when the read without
+   * the lock showed nothing to do (every provider unchanged or deleted),
+   * or when nothing was configured.
+   */
+  lockTaken: boolean;
+  /**
+   * Statements sent to the database, each one round trip: 0 with nothing
+   * configured, 1 for a restart with nothing to do, 8 for a seed that
+   * inserts (pre-read, begin, settings, lock, read, providers, keys, commit).
+   */
+  roundTrips: number;
   /** Phase durations. */
   timings: SeedTimings;
-}
-
-/** Wraps a logger so that warnings also land in the report. */
-function recordingLogger(inner: Logger, warnings: SeedWarning[]): Logger {
-  return {
-    debug: (msg, fields) => inner.debug(msg, fields),
-    info: (msg, fields) => inner.info(msg, fields),
-    warn: (msg, fields) => {
-      warnings.push({ msg, fields: fields ?? {} });
-      inner.warn(msg, fields);
-    },
-    error: (msg, fields) => inner.error(msg, fields),
-  };
 }
 
 const REPORT_ACTION = {
@@ -136,14 +132,22 @@ const REPORT_ACTION = {
 
 /**
  * Reads the AI providers from the environment and reconciles them with the
- * `ai_providers` and `ai_provider_keys` tables, in one transaction under
- * advisory lock 10 (the lock Coder takes, so both serialise):
+ * `ai_providers` and `ai_provider_keys` tables:
  *
  * - a missing provider is inserted with its keys;
  * - an existing, equal provider is left alone (keys are never added to it);
  * - a provider an operator soft-deleted stays deleted;
  * - a provider whose type, base URL or Bedrock region differs rejects the
- *   whole seed with a {@link DriftError}, and nothing is written.
+ *   whole seed with a {@link DriftError} listing every drifted provider and
+ *   field, and nothing is written.
+ *
+ * It first reads the rows without a lock (one statement). When that read
+ * shows every provider unchanged or deleted, which is every restart after
+ * the first, the seed is done: no lock, no transaction, one round trip.
+ * Otherwise it takes advisory lock 10 (the lock Coder takes, so both
+ * serialise) in a transaction, waiting at most `lockTimeoutMs`, reads the
+ * rows again and decides again on what it reads under the lock: drift and
+ * inserts are only ever decided there.
  *
  * Log lines and audit entries for inserted rows are emitted only after the
  * commit. Keys are never logged or reported in clear.
@@ -158,25 +162,25 @@ const REPORT_ACTION = {
  * const report = await seedAIProvidersFromEnv(sql, {
  *   env: { CODER_AIBRIDGE_OPENAI_KEY: "sk-example" },
  *   logger: consoleLogger(),
+ *   lockTimeoutMs: 10_000,
  * });
- * console.log(report.inserted); // 1 on the first run, 0 after
+ * console.log(report.inserted, report.lockTaken); // 1 true on the first run, 0 false after
  * await sql.end();
  * ```
  *
  * @param sql A `postgres` client.
- * @param options Where the configuration comes from, logger and audit sink.
- * @returns What happened per provider, with timings.
- * @throws {ConfigError} when the configuration is invalid (nothing touched).
+ * @param options Where the configuration comes from, logger, audit sink and lock settings.
+ * @returns What happened per provider, which path was taken, and timings.
+ * @throws {ConfigError} when the configuration or an option is invalid (nothing touched).
  * @throws {DriftError} when stored providers differ (nothing written).
+ * @throws {LockTimeoutError} when the lock is not granted within `lockTimeoutMs` (nothing written).
  * @throws {SeedError} `schema_missing` when the tables do not exist.
  */
 export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}): Promise<SeedReport> {
   const started = performance.now();
+  const lock = lockSettings(options.lockTimeoutMs, options.applicationName);
   const warnings: SeedWarning[] = [];
-  const logger = recordingLogger(options.logger ?? noopLogger, warnings);
-
-  const config = options.config ?? readAIBridgeConfig(options.env ?? runtimeEnv(), { logger, prefixes: options.prefixes });
-  const desired = await providersFromConfig(config, logger);
+  const { desired, logger } = await desiredFromOptions(options, warnings);
   const normalised = performance.now();
 
   const report: SeedReport = {
@@ -187,45 +191,71 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
     keysInserted: 0,
     warnings,
     auditFailures: [],
-    timings: { normaliseMs: normalised - started, lockWaitMs: 0, transactionMs: 0, auditMs: 0, totalMs: 0 },
+    lockTaken: false,
+    roundTrips: 0,
+    timings: { normaliseMs: normalised - started, preReadMs: 0, lockWaitMs: 0, transactionMs: 0, auditMs: 0, totalMs: 0 },
   };
   if (desired.length === 0) {
     report.timings.totalMs = performance.now() - started;
     return report;
   }
 
-  let plan: PlanEntry[] = [];
-  let providerRows: NewProviderRow[] = [];
-  let keyRows: NewKeyRow[] = [];
+  // The pre-read. The seed only ever inserts and deletion is sticky, so
+  // when a committed snapshot shows every provider present and equal (or
+  // deleted), a run under the lock at that moment would write nothing
+  // either: taking the lock would only make every restart of every replica
+  // queue behind each other.
+  let plan: PlanEntry[] | null = null;
   try {
-    await client(sql).begin(async (tx) => {
-      const t0 = performance.now();
-      await lockSeed(tx);
-      report.timings.lockWaitMs = performance.now() - t0;
-      plan = await planProviders(desired, await loadProviders(tx));
-
-      for (const entry of plan) {
-        if (entry.action === "skip-deleted") {
-          logger.warn("skipping env-seeded ai provider that was previously soft-deleted", { name: entry.name });
-        }
-      }
-      const drifts = plan.filter((e) => e.action === "drift").map((e) => ({ provider: e.name, fields: e.drift }));
-      if (drifts.length > 0) throw new DriftError(drifts, (options.prefixes ?? ["CODER_AIBRIDGE_"])[0]);
-
-      ({ providerRows, keyRows } = newRows(desired, plan));
-      await insertProviders(tx, providerRows);
-      await insertKeys(tx, keyRows);
-      const keyCounts = new Map<string, number>();
-      for (const k of keyRows) keyCounts.set(k.providerId, (keyCounts.get(k.providerId) ?? 0) + 1);
-      for (const row of providerRows) {
-        logger.info("seeded ai provider from environment", { name: row.name, type: row.type, key_count: keyCounts.get(row.id) ?? 0 });
-      }
-    });
+    const rows = await loadProviders(client(sql));
+    report.roundTrips++;
+    // Unreadable settings are decided under the lock like everything else.
+    plan = await planProviders(desired, rows).catch(() => null);
   } catch (err) {
     throw databaseError(err, "seed AI providers from the environment");
   }
+  const preRead = performance.now();
+  report.timings.preReadMs = preRead - normalised;
+
+  let providerRows: NewProviderRow[] = [];
+  let keyRows: NewKeyRow[] = [];
+  if (plan !== null && plan.every((e) => e.action === "unchanged" || e.action === "skip-deleted")) {
+    warnSkipped(plan, logger);
+  } else {
+    report.lockTaken = true;
+    try {
+      await client(sql).begin(async (tx) => {
+        report.roundTrips++; // begin
+        const t0 = performance.now();
+        await lockSeed(tx, lock);
+        report.roundTrips += 2; // settings, lock
+        report.timings.lockWaitMs = performance.now() - t0;
+        // Decide again on what the lock protects: a replica may have
+        // inserted, or an operator changed a row, since the pre-read.
+        const locked = await planProviders(desired, await loadProviders(tx));
+        report.roundTrips++;
+        plan = locked;
+        warnSkipped(locked, logger);
+        const drifts = locked.filter((e) => e.action === "drift").map((e) => ({ provider: e.name, fields: e.drift }));
+        if (drifts.length > 0) throw new DriftError(drifts, (options.prefixes ?? ["CODER_AIBRIDGE_"])[0]);
+
+        ({ providerRows, keyRows } = newRows(desired, locked));
+        await insertProviders(tx, providerRows);
+        await insertKeys(tx, keyRows);
+        report.roundTrips += (providerRows.length > 0 ? 1 : 0) + (keyRows.length > 0 ? 1 : 0);
+        const keyCounts = new Map<string, number>();
+        for (const k of keyRows) keyCounts.set(k.providerId, (keyCounts.get(k.providerId) ?? 0) + 1);
+        for (const row of providerRows) {
+          logger.info("seeded ai provider from environment", { name: row.name, type: row.type, key_count: keyCounts.get(row.id) ?? 0 });
+        }
+      });
+      report.roundTrips++; // commit
+    } catch (err) {
+      throw databaseError(await withLockHolder(sql, err), "seed AI providers from the environment");
+    }
+  }
   const committed = performance.now();
-  report.timings.transactionMs = committed - normalised;
+  if (report.lockTaken) report.timings.transactionMs = committed - preRead;
 
   // Only now, after the commit: a log line or audit entry emitted inside the
   // transaction would describe a row that a rollback may never have kept.
@@ -236,7 +266,8 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
     if (list === undefined) keysByProvider.set(k.providerId, [maskSecret(k.apiKey)]);
     else list.push(maskSecret(k.apiKey));
   }
-  for (const entry of plan) {
+  const final: PlanEntry[] = plan ?? [];
+  for (const entry of final) {
     const action = REPORT_ACTION[entry.action as keyof typeof REPORT_ACTION];
     const id = providerIds.get(entry.name) ?? entry.providerId;
     const masked = id !== null ? keysByProvider.get(id) ?? [] : [];
@@ -251,14 +282,22 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
   }
   report.inserted = providerRows.length;
   report.keysInserted = keyRows.length;
-  report.unchanged = plan.filter((e) => e.action === "unchanged").length;
-  report.skippedDeleted = plan.filter((e) => e.action === "skip-deleted").length;
+  report.unchanged = final.filter((e) => e.action === "unchanged").length;
+  report.skippedDeleted = final.filter((e) => e.action === "skip-deleted").length;
 
   await emitAfterCommit(desired, providerRows, keyRows, logger, options.audit, report);
   const end = performance.now();
   report.timings.auditMs = end - committed;
   report.timings.totalMs = end - started;
   return report;
+}
+
+function warnSkipped(plan: PlanEntry[], logger: Logger): void {
+  for (const entry of plan) {
+    if (entry.action === "skip-deleted") {
+      logger.warn("skipping env-seeded ai provider that was previously soft-deleted", { name: entry.name });
+    }
+  }
 }
 
 /** Builds the rows to insert, with ids generated here so one batch can carry them all. */
