@@ -3,12 +3,36 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-/** The command that runs `script` (a path) on the current runtime. */
-export function runtimeCommand(script: string): [string, string[]] {
+/** The runtime this process runs on. */
+export type RuntimeName = "deno" | "bun" | "node";
+
+/** Detects the runtime this process runs on. */
+export function currentRuntime(): RuntimeName {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (g.Deno !== undefined) return [process.execPath, ["run", "-A", script]];
-  if (g.Bun !== undefined) return [process.execPath, [script]];
-  return [process.execPath, ["--import", "tsx", script]];
+  if (g.Deno !== undefined) return "deno";
+  if (g.Bun !== undefined) return "bun";
+  return "node";
+}
+
+/** Options of {@link runScript}. */
+export interface RunOptions {
+  /**
+   * Deno's permission flags for the child, default `["-A"]`. Node and Bun
+   * have no permission system and ignore this.
+   */
+  denoPermissions?: string[];
+}
+
+/** The command that runs `script` (a path) on the current runtime. */
+export function runtimeCommand(script: string, options: RunOptions = {}): [string, string[]] {
+  switch (currentRuntime()) {
+    case "deno":
+      return [process.execPath, ["run", "--no-prompt", ...(options.denoPermissions ?? ["-A"]), script]];
+    case "bun":
+      return [process.execPath, [script]];
+    case "node":
+      return [process.execPath, ["--import", "tsx", script]];
+  }
 }
 
 /** Resolves a path relative to the tests folder. */
@@ -24,8 +48,13 @@ export interface ChildResult {
 }
 
 /** Runs `script` with `env` added to the environment, and collects its output. */
-export function runScript(script: string, env: Record<string, string>, args: string[] = []): Promise<ChildResult> {
-  const [cmd, baseArgs] = runtimeCommand(script);
+export function runScript(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  options: RunOptions = {},
+): Promise<ChildResult> {
+  const [cmd, baseArgs] = runtimeCommand(script, options);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...baseArgs, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
