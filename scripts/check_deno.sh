@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The JSR side, each step with no finding: deno.json agrees with
+# package.json, `deno fmt --check`, `deno lint`, `deno check`,
+# `deno doc --lint mod.ts` and `deno publish --dry-run` (which fails on slow
+# types) with no warning.
+#
+#   npm run check:deno
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deno=node_modules/.bin/deno
+export NO_COLOR=1
+ok() { echo "ok - $*"; }
+
+# One package, two manifests: name, version, license, the postgres range,
+# and the CLI entry when there is one must agree.
+node --input-type=module -e '
+  import { existsSync, readFileSync } from "node:fs";
+  const deno = JSON.parse(readFileSync("deno.json", "utf8"));
+  const npm = JSON.parse(readFileSync("package.json", "utf8"));
+  const problems = [];
+  for (const k of ["name", "version", "license"]) if (deno[k] !== npm[k]) problems.push(`${k}: deno.json ${deno[k]}, package.json ${npm[k]}`);
+  const range = `npm:postgres@${npm.dependencies.postgres}`;
+  if (deno.imports?.postgres !== range) problems.push(`deno.json imports.postgres must be ${range}`);
+  const cli = existsSync("cli.ts");
+  if (cli !== (deno.exports["./cli"] === "./cli.ts")) problems.push(`deno.json exports "./cli" must be "./cli.ts" exactly when cli.ts exists`);
+  if (cli !== (npm.bin?.["aibridge-seed"] === "./dist/cli.js")) problems.push(`package.json bin aibridge-seed must be ./dist/cli.js exactly when cli.ts exists`);
+  if (problems.length > 0) { console.error(problems.join("\n")); process.exit(1); }'
+ok "deno.json and package.json agree (name, version, license, postgres, CLI entry)"
+
+$deno fmt --check
+ok "deno fmt --check"
+$deno lint
+ok "deno lint"
+
+entries=(mod.ts examples/deno.ts)
+[ -f cli.ts ] && entries+=(cli.ts)
+$deno check "${entries[@]}"
+ok "deno check ${entries[*]}"
+
+# deno doc 2.9 mis-resolves the triple-slash path references inside
+# @types/node (reached through postgres's typings) and warns once per file
+# (denoland/deno#36751; `deno check` resolves them fine). Those warnings
+# are not documentation findings: set them aside, and fail on anything else.
+doc_status=0
+doc=$($deno doc --lint mod.ts 2>&1) || doc_status=$?
+known='^Warning Failed resolving types\. Could not find package .* from referrer .file://.*/node_modules/@types/node/'
+rest=$(printf '%s\n' "$doc" | awk -v known="$known" '
+  $0 ~ known { skip = 1; n++; next }
+  skip && /^    at file:\/\/.*\/node_modules\/@types\/node\// { skip = 0; next }
+  { skip = 0 } /^Checked [0-9]+ files?$/ { next } NF { print }
+  END { if (n > 0) printf "(set aside %d @types/node resolution warnings of denoland/deno#36751)\n", n > "/dev/stderr" }')
+if [ "$doc_status" != 0 ] || [ -n "$rest" ]; then
+  printf '%s\n' "$rest"
+  echo "deno doc --lint mod.ts: exit code $doc_status" >&2
+  exit 1
+fi
+ok "deno doc --lint mod.ts"
+
+publish=$($deno publish --dry-run --allow-dirty 2>&1) || {
+  printf '%s\n' "$publish"
+  exit 1
+}
+printf '%s\n' "$publish"
+if grep -qi 'warning' <<<"$publish"; then
+  echo "deno publish --dry-run warned" >&2
+  exit 1
+fi
+ok "deno publish --dry-run: no slow types, no warning"
