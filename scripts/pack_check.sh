@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# What a user installs from npm works: builds and packs the package, checks
+# what the tarball ships, installs it into a scratch project outside the
+# repository, then runs an ESM script (scripts/pack_smoke/smoke.mjs, with a
+# real seed on DATABASE_URL's server), the Node example, and a TypeScript
+# type-check (scripts/pack_smoke/types.ts, moduleResolution nodenext)
+# against the installed copy.
+#
+#   npm run check:pack                  (starts an embedded PostgreSQL)
+#   DATABASE_URL=postgres://… bash scripts/pack_check.sh
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+: "${DATABASE_URL:?DATABASE_URL is not set: run npm run check:pack, which starts an embedded PostgreSQL}"
+
+scratch=$(mktemp -d /tmp/aibridge-seed-pack-XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+ok() { echo "ok - $*"; }
+
+cd "$repo"
+npm run --silent build
+npm pack --silent --ignore-scripts --json --pack-destination "$scratch" >"$scratch/pack.json"
+tarball=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[0].filename)' "$scratch/pack.json")
+
+# The tarball ships the built library and nothing else: no sources, tests,
+# scripts or examples.
+node - "$scratch/pack.json" <<'EOF'
+const { files } = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"))[0];
+const paths = files.map((f) => f.path).sort();
+const allowed = (p) => ["package.json", "README.md", "LICENSE"].includes(p) || /^dist\/.+\.(js|d\.ts)$/.test(p);
+const stray = paths.filter((p) => !allowed(p));
+const missing = ["dist/mod.js", "dist/mod.d.ts", "LICENSE", "README.md"].filter((p) => !paths.includes(p));
+if (stray.length > 0 || missing.length > 0) {
+  console.error(`tarball: unexpected ${JSON.stringify(stray)}, missing ${JSON.stringify(missing)}`);
+  process.exit(1);
+}
+console.log(`ok - the tarball ships ${paths.length} files: package.json, README.md, LICENSE and dist/ (.js and .d.ts)`);
+EOF
+
+# A user's project: ESM, installs the tarball with postgres beside it, and
+# @types/node for the type-check (the repository's tsc compiles it).
+cp scripts/pack_smoke/smoke.mjs scripts/pack_smoke/types.ts scripts/pack_smoke/tsconfig.json examples/node.mjs "$scratch/"
+types_node=$(node -p 'require("./node_modules/@types/node/package.json").version')
+postgres_range=$(node -p 'require("./package.json").dependencies.postgres')
+cd "$scratch"
+printf '{ "name": "pack-check", "private": true, "type": "module" }\n' >package.json
+npm install --no-audit --no-fund --loglevel=error "./$tarball" "postgres@$postgres_range" "@types/node@$types_node" >/dev/null
+ok "installed $tarball into $scratch"
+deps=$(node -p 'Object.keys(require("./node_modules/@aibridge/seed/package.json").dependencies).join(",")')
+[ "$deps" = postgres ] || {
+  echo "the package depends on $deps; postgres must be the only dependency" >&2
+  exit 1
+}
+ok "postgres is the only dependency"
+
+node smoke.mjs
+"$repo/node_modules/.bin/tsc" -p tsconfig.json
+ok "tsc (moduleResolution nodenext) type-checks types.ts against the installed .d.ts files"
+
+# The Node example, as a user would run it, in a database of its own.
+database() { # create|drop NAME → prints the database's URL
+  node --input-type=module -e '
+    import postgres from "postgres";
+    const [action, name] = process.argv.slice(1);
+    const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice() {} });
+    await admin.unsafe(action === "create" ? `create database ${name}` : `drop database if exists ${name} with (force)`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    console.log(url.href);' "$@"
+}
+key=sk-pack-check-example-0123456789
+name="pack_example_$$"
+url=$(database create "$name")
+code=0
+out=$(DATABASE_URL="$url" CODER_AIBRIDGE_OPENAI_KEY=$key node node.mjs 2>&1) || code=$?
+database drop "$name" >/dev/null
+if [ "$code" != 0 ] || ! grep -Eq '^openai +openai +inserted +sk-p\.\.\.6789$' <<<"$out" || grep -q "$key" <<<"$out"; then
+  printf 'examples/node.mjs printed:\n%s\n' "$out" >&2
+  exit 1
+fi
+ok "examples/node.mjs runs against the installed package"
+echo "pack check: the npm package installs and works"
