@@ -18,7 +18,7 @@ if [ "$(id -u)" = 0 ]; then
   run_as=(runuser -u postgres --)
 fi
 
-dir=$(mktemp -d /tmp/aibridge-seed-pg15-XXXXXX)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/aibridge-seed-pg15-XXXXXX")
 chmod 755 "$dir"
 [ ${#run_as[@]} -gt 0 ] && chown postgres "$dir"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
