@@ -2,9 +2,9 @@
 # What a user installs from npm works: builds and packs the package, checks
 # what the tarball ships, installs it into a scratch project outside the
 # repository, then runs an ESM script (scripts/pack_smoke/smoke.mjs, with a
-# real seed on DATABASE_URL's server), the Node example, and a TypeScript
-# type-check (scripts/pack_smoke/types.ts, moduleResolution nodenext)
-# against the installed copy.
+# real seed on DATABASE_URL's server), a TypeScript type-check
+# (scripts/pack_smoke/types.ts, moduleResolution nodenext), and the Node
+# example on Node, Deno and Bun, all against the installed copy.
 #
 #   npm run check:pack                  (starts an embedded PostgreSQL)
 #   DATABASE_URL=postgres://… bash scripts/pack_check.sh
@@ -56,8 +56,8 @@ node smoke.mjs
 "$repo/node_modules/.bin/tsc" -p tsconfig.json
 ok "tsc (moduleResolution nodenext) type-checks types.ts against the installed .d.ts files"
 
-# The Node example, as a user would run it, in a database of its own.
-database() { # create|drop NAME → prints the database's URL
+# database create|drop NAME: on DATABASE_URL's server; prints NAME's URL.
+database() {
   node --input-type=module -e '
     import postgres from "postgres";
     const [action, name] = process.argv.slice(1);
@@ -68,15 +68,26 @@ database() { # create|drop NAME → prints the database's URL
     url.pathname = `/${name}`;
     console.log(url.href);' "$@"
 }
+# The Node example, as a user would run it from the installed package; Deno
+# (with exactly --allow-env --allow-net) and Bun run the same file from the
+# same node_modules. Each gets a database of its own.
 key=sk-pack-check-example-0123456789
-name="pack_example_$$"
-url=$(database create "$name")
-code=0
-out=$(DATABASE_URL="$url" CODER_AIBRIDGE_OPENAI_KEY=$key node node.mjs 2>&1) || code=$?
-database drop "$name" >/dev/null
-if [ "$code" != 0 ] || ! grep -Eq '^openai +openai +inserted +sk-p\.\.\.6789$' <<<"$out" || grep -q "$key" <<<"$out"; then
-  printf 'examples/node.mjs printed:\n%s\n' "$out" >&2
-  exit 1
-fi
-ok "examples/node.mjs runs against the installed package"
+for runtime in node deno bun; do
+  case $runtime in
+    node) cmd=(node node.mjs) ;;
+    deno) cmd=("$repo/node_modules/.bin/deno" run --no-prompt --allow-env --allow-net node.mjs) ;;
+    bun) cmd=("$repo/node_modules/.bin/bun" node.mjs) ;;
+  esac
+  name="pack_example_${runtime}_$$"
+  url=$(database create "$name")
+  code=0
+  out=$(DATABASE_URL="$url" CODER_AIBRIDGE_OPENAI_KEY=$key "${cmd[@]}" 2>&1) || code=$?
+  database drop "$name" >/dev/null
+  if [ "$code" != 0 ] || ! grep -Eq '^openai +openai +inserted +sk-p\.\.\.6789$' <<<"$out" || grep -q "$key" <<<"$out"; then
+    printf '%s printed (exit code %s):\n%s\n' "${cmd[*]}" "$code" "$out" >&2
+    exit 1
+  fi
+  ok "examples/node.mjs runs on $runtime against the installed package: ${cmd[*]##*/}"
+done
+
 echo "pack check: the npm package installs and works"
