@@ -97,7 +97,7 @@ export async function desiredFromOptions(
 }
 
 /** Counts a plan's entries by action. */
-export function summarisePlan(entries: PlanEntry[], warnings: SeedWarning[], timings: SeedPlan["timings"]): SeedPlan {
+function summarisePlan(entries: PlanEntry[], warnings: SeedWarning[], timings: SeedPlan["timings"]): SeedPlan {
   const count = (action: PlanEntry["action"]) => entries.filter((e) => e.action === action).length;
   const toInsert = count("insert");
   const drifted = count("drift");
