@@ -19,8 +19,11 @@ rmSync(dist, { recursive: true, force: true });
 const result = spawnSync(tsc, ["-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
 if (result.status !== 0) process.exit(result.status ?? 1);
 
-// Relative specifiers only: `from "./x.ts"`, `import("../x.ts")`.
+// Relative specifiers only: `from "./x.ts"`, `import("../x.ts")`, on code
+// lines (a doc comment's example is left as written).
 const relativeTs = /((?:from\s+|import\s*\(\s*)["'])(\.{1,2}\/[^"']+)\.ts(["'])/g;
+const isComment = (line: string) => /^\s*(\*|\/\*|\/\/)/.test(line);
+const hasTsSpecifier = (line: string) => !isComment(line) && new RegExp(relativeTs.source).test(line);
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]);
@@ -29,11 +32,11 @@ function files(dir: string): string[] {
 const emitted = files(dist);
 for (const file of emitted.filter((f) => f.endsWith(".d.ts"))) {
   const text = readFileSync(file, "utf8");
-  const rewritten = text.replace(relativeTs, "$1$2.js$3");
+  const rewritten = text.split("\n").map((l) => isComment(l) ? l : l.replace(relativeTs, "$1$2.js$3")).join("\n");
   if (rewritten !== text) writeFileSync(file, rewritten);
 }
 
-const leftovers = emitted.filter((f) => new RegExp(relativeTs.source).test(readFileSync(f, "utf8")));
+const leftovers = emitted.filter((f) => readFileSync(f, "utf8").split("\n").some(hasTsSpecifier));
 if (leftovers.length > 0) {
   console.error(`build: .ts import specifiers left in ${leftovers.join(", ")}`);
   process.exit(1);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The JSR side, each step with no finding: deno.json agrees with
-# package.json, `deno fmt --check`, `deno lint`, `deno check`,
-# `deno doc --lint mod.ts` and `deno publish --dry-run` (which fails on slow
-# types) with no warning.
+# package.json, `deno fmt --check`, `deno lint`, `deno check`, `deno doc
+# --lint` of the JSR entry points (mod.ts, and cli.ts when there is one) and
+# `deno publish --dry-run` (which fails on slow types) with no warning.
 #
 #   npm run check:deno
 set -euo pipefail
@@ -32,17 +32,18 @@ ok "deno fmt --check"
 $deno lint
 ok "deno lint"
 
-entries=(mod.ts examples/deno.ts)
-[ -f cli.ts ] && entries+=(cli.ts)
-$deno check "${entries[@]}"
-ok "deno check ${entries[*]}"
+# The JSR entry points, and the Deno example.
+published=(mod.ts)
+[ -f cli.ts ] && published+=(cli.ts)
+$deno check "${published[@]}" examples/deno.ts
+ok "deno check ${published[*]} examples/deno.ts"
 
 # deno doc 2.9 mis-resolves the triple-slash path references inside
 # @types/node (reached through postgres's typings) and warns once per file
 # (denoland/deno#36751; `deno check` resolves them fine). Those warnings
 # are not documentation findings: set them aside, and fail on anything else.
 doc_status=0
-doc=$($deno doc --lint mod.ts 2>&1) || doc_status=$?
+doc=$($deno doc --lint "${published[@]}" 2>&1) || doc_status=$?
 known='^Warning Failed resolving types\. Could not find package .* from referrer .file://.*/node_modules/@types/node/'
 rest=$(printf '%s\n' "$doc" | awk -v known="$known" '
   $0 ~ known { skip = 1; n++; next }
@@ -51,10 +52,10 @@ rest=$(printf '%s\n' "$doc" | awk -v known="$known" '
   END { if (n > 0) printf "(set aside %d @types/node resolution warnings of denoland/deno#36751)\n", n > "/dev/stderr" }')
 if [ "$doc_status" != 0 ] || [ -n "$rest" ]; then
   printf '%s\n' "$rest"
-  echo "deno doc --lint mod.ts: exit code $doc_status" >&2
+  echo "deno doc --lint ${published[*]}: exit code $doc_status" >&2
   exit 1
 fi
-ok "deno doc --lint mod.ts"
+ok "deno doc --lint ${published[*]}"
 
 publish=$($deno publish --dry-run --allow-dirty 2>&1) || {
   printf '%s\n' "$publish"

@@ -3,8 +3,9 @@
 # what the tarball ships, installs it into a scratch project outside the
 # repository, then runs an ESM script (scripts/pack_smoke/smoke.mjs, with a
 # real seed on DATABASE_URL's server), a TypeScript type-check
-# (scripts/pack_smoke/types.ts, moduleResolution nodenext), and the Node
-# example on Node, Deno and Bun, all against the installed copy.
+# (scripts/pack_smoke/types.ts, moduleResolution nodenext), the Node
+# example on Node, Deno and Bun, and the aibridge-seed bin, all against the
+# installed copy.
 #
 #   npm run check:pack                  (starts an embedded PostgreSQL)
 #   DATABASE_URL=postgres://… bash scripts/pack_check.sh
@@ -89,5 +90,33 @@ for runtime in node deno bun; do
   fi
   ok "examples/node.mjs runs on $runtime against the installed package: ${cmd[*]##*/}"
 done
+
+# The CLI, when the package has one: the installed `aibridge-seed` bin runs
+# on Node, from schema to a check that finds nothing left to do.
+if [ -n "$(node -p 'require("./node_modules/@aibridge/seed/package.json").bin?.["aibridge-seed"] ?? ""')" ]; then
+  cli=node_modules/.bin/aibridge-seed
+  help=$("$cli" --help)
+  grep -q '^Usage: aibridge-seed' <<<"$help"
+  name="pack_cli_$$"
+  url=$(database create "$name")
+  export CODER_AIBRIDGE_OPENAI_KEY=$key
+  codes=""
+  for command in schema check apply check; do
+    code=0
+    out=$("$cli" "$command" --database-url "$url" 2>&1) || code=$?
+    codes="$codes $command=$code"
+    if grep -q "$key" <<<"$out"; then
+      echo "aibridge-seed $command printed a key in clear" >&2
+      exit 1
+    fi
+  done
+  unset CODER_AIBRIDGE_OPENAI_KEY
+  database drop "$name" >/dev/null
+  if [ "$codes" != " schema=0 check=2 apply=0 check=0" ]; then
+    echo "aibridge-seed exit codes:$codes (expected schema=0 check=2 apply=0 check=0)" >&2
+    exit 1
+  fi
+  ok "the installed aibridge-seed bin: --help, then schema, check (2: changes pending), apply, check (0)"
+fi
 
 echo "pack check: the npm package installs and works"
