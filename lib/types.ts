@@ -7,17 +7,7 @@
  */
 
 /** Every provider type the `ai_provider_type` enum accepts, in enum order. */
-export const AI_PROVIDER_TYPES: readonly [
-  "openai",
-  "anthropic",
-  "azure",
-  "bedrock",
-  "google",
-  "openai-compat",
-  "openrouter",
-  "vercel",
-  "copilot",
-] = [
+export const AI_PROVIDER_TYPES = [
   "openai",
   "anthropic",
   "azure",

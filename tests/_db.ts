@@ -2,7 +2,7 @@
 // server DATABASE_URL names (`npm test` starts an embedded one), and the
 // database is dropped afterwards whatever the outcome.
 import postgres from "postgres";
-import { applySchema, type LogFields, type Logger } from "../mod.ts";
+import { applySchema } from "../mod.ts";
 
 /** A client with the full `postgres` typings. */
 // deno-lint-ignore no-explicit-any
@@ -77,21 +77,7 @@ export async function withDatabase<T>(fn: (db: TestDb) => Promise<T>, options: {
   }
 }
 
-/** One captured log line. */
-export interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  msg: string;
-  fields: LogFields;
-}
-
-/** A logger that keeps every line. */
-export function captureLogger(): Logger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: LogLine["level"]) => (msg: string, fields?: LogFields) => {
-    lines.push({ level, msg, fields: fields ?? {} });
-  };
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-}
+export { captureLogger, type LogLine } from "./_log.ts";
 
 /** Inserts a provider row directly, as an operator or the API would. */
 export async function insertRow(

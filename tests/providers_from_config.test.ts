@@ -6,31 +6,14 @@ import {
   computeProviderHash,
   ConfigError,
   type DesiredAIProvider,
-  type LogFields,
   type Logger,
   providersFromConfig,
   readAIBridgeConfig,
   SeedError,
 } from "../mod.ts";
+import { captureLogger } from "./_log.ts";
 
 // --- helpers -------------------------------------------------------------------
-
-interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  msg: string;
-  fields: LogFields | undefined;
-}
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger: Logger = {
-    debug: (msg, fields) => lines.push({ level: "debug", msg, fields }),
-    info: (msg, fields) => lines.push({ level: "info", msg, fields }),
-    warn: (msg, fields) => lines.push({ level: "warn", msg, fields }),
-    error: (msg, fields) => lines.push({ level: "error", msg, fields }),
-  };
-  return { logger, lines };
-}
 
 /** Normalises the config, expecting a ConfigError; returns it. */
 async function configError(config: AIBridgeConfig, logger?: Logger): Promise<ConfigError> {
@@ -202,7 +185,8 @@ test("Bedrock models alone without an Anthropic key seed nothing", async () => {
 });
 
 test("legacy Anthropic key and Bedrock both given directly: Bedrock wins, key dropped with a warning", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const providers = await providersFromConfig(
     {
       legacyAnthropic: { baseURL: "https://api.anthropic.com/", key: "sk-ant-dropped" },
@@ -227,7 +211,8 @@ test("legacy Anthropic key and Bedrock both given directly: Bedrock wins, key dr
 });
 
 test("legacy Bedrock without an Anthropic key logs no warning", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   await providersFromConfig({ legacyBedrock: { region: "eu-central-1" } }, logger);
   assert.deepEqual(lines, []);
 });
@@ -266,14 +251,16 @@ for (const bad of ["-lead", "trail-", "dou--ble", "UPPER", "with space", "dot.te
 }
 
 test("the name is checked before the type, as in the reference (type used as name)", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const err = await configError({ providers: [{ type: "OpenAI" }] }, logger);
   assertHasProblem(err.problems, 'invalid AI provider name "OpenAI"');
   assert.deepEqual(lines, []);
 });
 
 test("an unknown indexed type is skipped with a warning naming name and type; the others are kept", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const providers = await providersFromConfig(
     { providers: [{ type: "gpt", name: "x", keys: ["sk-x"] }, { type: "azure", name: "az", keys: ["sk-az"] }] },
     logger,
@@ -287,7 +274,8 @@ test("an unknown indexed type is skipped with a warning naming name and type; th
 });
 
 test("an unknown type under a legacy name is skipped, not a conflict (reference order)", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const providers = await providersFromConfig(
     { legacyOpenAI: { baseURL: "https://o/", key: "sk-l" }, providers: [{ type: "gpt", name: "openai" }] },
     logger,
@@ -393,7 +381,8 @@ test("Bedrock fields on a non-Bedrock type are ignored", async () => {
 // --- indexed: bearer keys ------------------------------------------------------
 
 test("bearer keys on a Bedrock-configured anthropic provider are dropped with a warning", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const [p] = await providersFromConfig({
     providers: [{ type: "anthropic", name: "claude", keys: ["sk-1", "sk-2"], bedrockRegion: "us-east-1" }],
   }, logger);
@@ -402,14 +391,16 @@ test("bearer keys on a Bedrock-configured anthropic provider are dropped with a 
 });
 
 test("bearer keys on a type bedrock provider are dropped with a warning", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const [p] = await providersFromConfig({ providers: [{ type: "bedrock", keys: ["sk-1"], bedrockRegion: "us-east-1" }] }, logger);
   assert.deepEqual(p?.keys, []);
   assert.deepEqual(lines, [{ level: "warn", msg: BEDROCK_WARNING, fields: { name: "bedrock", ignored_key_count: 1 } }]);
 });
 
 test("bearer keys on Copilot are dropped with a warning", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const [p] = await providersFromConfig({
     providers: [{ type: "copilot", name: "gh", keys: ["ghp-1", "ghp-2", "ghp-3"], baseURL: "https://c/" }],
   }, logger);
@@ -425,13 +416,15 @@ test("bearer keys on Copilot are dropped with a warning", async () => {
 });
 
 test("Bedrock and Copilot providers without keys log no warning", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   await providersFromConfig({ providers: [{ type: "copilot" }, { type: "bedrock", bedrockRegion: "us-east-1" }] }, logger);
   assert.deepEqual(lines, []);
 });
 
 test("type bedrock without Bedrock configured keeps its keys and has no settings (as the reference)", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const [p] = await providersFromConfig({ providers: [{ type: "bedrock", baseURL: "https://b/", keys: ["sk-b"] }] }, logger);
   assert.deepEqual(p, {
     name: "bedrock",
@@ -466,7 +459,8 @@ test("an indexed anthropic conflicts with legacy Bedrock (which seeds the name a
 });
 
 test("the same name twice with the same canonical form: the first is kept silently", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const providers = await providersFromConfig(
     {
       providers: [
@@ -619,7 +613,8 @@ test("the input config is not modified", async () => {
 });
 
 test("no warning or error from normalisation contains a key, access key or secret", async () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const config: AIBridgeConfig = {
     legacyOpenAI: { baseURL: "https://o/", key: "sk-Zq9x-legacy" },
     legacyAnthropic: { baseURL: "https://a/", key: "sk-ant-Zq9x" },

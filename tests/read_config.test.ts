@@ -6,32 +6,14 @@ import {
   ConfigError,
   DEFAULT_ENV_PREFIXES,
   type EnvRecord,
-  type LogFields,
-  type Logger,
   MAX_KEYS_PER_PROVIDER,
   readAIBridgeConfig,
   type ReadConfigOptions,
   SeedError,
 } from "../mod.ts";
+import { captureLogger } from "./_log.ts";
 
 // --- helpers -------------------------------------------------------------------
-
-interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  msg: string;
-  fields: LogFields | undefined;
-}
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger: Logger = {
-    debug: (msg, fields) => lines.push({ level: "debug", msg, fields }),
-    info: (msg, fields) => lines.push({ level: "info", msg, fields }),
-    warn: (msg, fields) => lines.push({ level: "warn", msg, fields }),
-    error: (msg, fields) => lines.push({ level: "error", msg, fields }),
-  };
-  return { logger, lines };
-}
 
 /** Reads the env, expecting a ConfigError; returns it. */
 function configError(env: EnvRecord, options?: ReadConfigOptions): ConfigError {
@@ -408,7 +390,8 @@ test("BEDROCK_ACCESS_KEY_SECRET and BEDROCK_ACCESS_KEY_SECRETS both set: mutuall
 });
 
 test("an unknown field is a warning with field env, not a problem", () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const config = readAIBridgeConfig(
     { ...provider(0, { TYPE: "openai", KEY: "sk-a" }), CODER_AIBRIDGE_PROVIDER_0_TYEP: "anthropic" },
     { logger },
@@ -420,7 +403,8 @@ test("an unknown field is a warning with field env, not a problem", () => {
 });
 
 test("the unknown-field warning names the variable upper-cased", () => {
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   readAIBridgeConfig({ ...provider(0, { TYPE: "openai" }), CODER_AIBRIDGE_PROVIDER_0_base_ur: "x" }, { logger });
   assert.equal(lines.length, 1);
   assert.deepEqual(lines[0]?.fields, { env: "CODER_AIBRIDGE_PROVIDER_0_BASE_UR" });
@@ -720,7 +704,8 @@ test("no problem, error message or warning ever contains a key, access key or se
     // Unknown fields holding secrets; a duplicate NAME.
     ...provider(5, { TYPE: "openai", APIKEY: "sk-Zq9x-llll", KYE: "sk-Zq9x-mmmm" }),
   };
-  const { logger, lines } = captureLogger();
+  const logger = captureLogger();
+  const { lines } = logger;
   const err = configError(env, { logger });
 
   // The env really triggered the problems and warnings this test is about.
