@@ -21,13 +21,22 @@ export interface RunOptions {
    * have no permission system and ignore this.
    */
   denoPermissions?: string[];
+  /** The runtime the child runs on; default the suite's own. */
+  runtime?: RuntimeName;
 }
 
-/** The command that runs `script` (a path) on the current runtime. */
+// The deno binary: this process itself on Deno, else the one npm installed.
+function denoBinary(): string {
+  return currentRuntime() === "deno" ? process.execPath : fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
+}
+
+/** The command that runs `script` (a path) on the current runtime, or on `options.runtime`. */
 export function runtimeCommand(script: string, options: RunOptions = {}): [string, string[]] {
-  switch (currentRuntime()) {
+  const runtime = options.runtime ?? currentRuntime();
+  if (runtime !== currentRuntime() && runtime !== "deno") throw new Error(`cannot start ${runtime} from ${currentRuntime()}`);
+  switch (runtime) {
     case "deno":
-      return [process.execPath, ["run", "--no-prompt", ...(options.denoPermissions ?? ["-A"]), script]];
+      return [denoBinary(), ["run", "--no-prompt", ...(options.denoPermissions ?? ["-A"]), script]];
     case "bun":
       return [process.execPath, [script]];
     case "node":

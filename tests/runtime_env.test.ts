@@ -58,20 +58,21 @@ test("seeds from the runtime's own environment with no env option, in a child pr
   });
 });
 
-test("Deno without --allow-env or --allow-net: the seed fails and names the flag to add", async (t) => {
-  if (currentRuntime() !== "deno") return t.skip("only Deno has permissions to withhold");
+// Only Deno has permissions to withhold, so this child runs on Deno whatever
+// runtime the suite itself runs on.
+test("Deno without --allow-env or --allow-net: the seed fails and names the flag to add", async () => {
   await withDatabase(async ({ sql, url }) => {
     const env = { CODER_AIBRIDGE_OPENAI_KEY: "sk-runtime-env-denied-0123456789" };
 
     // The postgres client reads its own PG* variables; the library reads the
     // whole environment, which a PG*-only grant does not allow.
-    const noEnv = await runScript(fixture, env, [url], { denoPermissions: ["--allow-net", "--allow-env=PG*"] });
+    const noEnv = await runScript(fixture, env, [url], { runtime: "deno", denoPermissions: ["--allow-net", "--allow-env=PG*"] });
     assert.notEqual(noEnv.code, 0);
     const e1 = lastJSONLine(noEnv.stdout);
     assert.equal(e1.code, "env_unreadable");
     assert.match(e1.message!, /--allow-env/);
 
-    const noNet = await runScript(fixture, env, [url], { denoPermissions: ["--allow-env"] });
+    const noNet = await runScript(fixture, env, [url], { runtime: "deno", denoPermissions: ["--allow-env"] });
     assert.notEqual(noNet.code, 0);
     const e2 = lastJSONLine(noNet.stdout);
     assert.equal(e2.code, "database_error");
