@@ -197,17 +197,8 @@ export function errorLine(err: unknown): string {
       : `invalid AI provider configuration (${err.problems.length} problems)`;
     return `${head}: ${err.problems.join("; ")}`;
   }
-  if (err instanceof DriftError) {
-    const list = err.drifts.map((d) =>
-      `${quote(d.provider)} (${d.fields.map((f) => `${f.field}: stored ${quote(f.stored)}, environment ${quote(f.desired)}`).join("; ")})`
-    );
-    const one = err.drifts.length === 1;
-    return `${one ? "AI provider" : `${err.drifts.length} AI providers`} ${list.join(", ")} already ${
-      one ? "exists" : "exist"
-    } in the database and ${one ? "differs" : "differ"} from the environment; nothing was written. Update ${
-      one ? "it" : "them"
-    } through the API, or remove ${one ? "its" : "their"} environment variables to stop seeding ${one ? "it" : "them"}`;
-  }
+  // A DriftError keeps the library's wording, one drifted provider per
+  // line of its message, joined here into one line.
   const message = err instanceof Error ? err.message : String(err);
   return message.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ");
 }
