@@ -92,33 +92,32 @@ export async function insertRow(
   return r.id;
 }
 
+/** A row of `ai_providers`, as the tests read it. */
+export interface ProviderRow {
+  id: string;
+  name: string;
+  type: string;
+  base_url: string;
+  settings: string | null;
+  enabled: boolean;
+  deleted: boolean;
+  display_name: string | null;
+}
+
+/** A row of `ai_provider_keys`, with its provider's name. */
+export interface KeyRow {
+  id: string;
+  provider_id: string;
+  api_key: string;
+  provider: string;
+}
+
 /** Rows of both tables, for assertions. */
-export async function snapshot(sql: Sql): Promise<{
-  providers: {
-    id: string;
-    name: string;
-    type: string;
-    base_url: string;
-    settings: string | null;
-    enabled: boolean;
-    deleted: boolean;
-    display_name: string | null;
-  }[];
-  keys: { id: string; provider_id: string; api_key: string; provider: string }[];
-}> {
-  const providers = await sql<
-    {
-      id: string;
-      name: string;
-      type: string;
-      base_url: string;
-      settings: string | null;
-      enabled: boolean;
-      deleted: boolean;
-      display_name: string | null;
-    }[]
-  >`select id::text as id, name, type::text as type, base_url, settings, enabled, deleted, display_name from ai_providers order by name, deleted`;
-  const keys = await sql<{ id: string; provider_id: string; api_key: string; provider: string }[]>`
+export async function snapshot(sql: Sql): Promise<{ providers: ProviderRow[]; keys: KeyRow[] }> {
+  const providers = await sql<ProviderRow[]>`
+    select id::text as id, name, type::text as type, base_url, settings, enabled, deleted, display_name
+    from ai_providers order by name, deleted`;
+  const keys = await sql<KeyRow[]>`
     select k.id::text as id, k.provider_id::text as provider_id, k.api_key, p.name as provider
     from ai_provider_keys k join ai_providers p on p.id = k.provider_id order by p.name, k.created_at, k.api_key`;
   return { providers: [...providers], keys: [...keys] };
