@@ -6,42 +6,55 @@
  * @example
  * ```ts
  * import postgres from "postgres";
- * import { applySchema, consoleLogger, planSeed, seedAIProvidersFromEnv } from "@aibridge/seed";
+ * import { applySchema, planSeed, seedAIProvidersFromEnv } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
  *
- * const sql = postgres(process.env.DATABASE_URL!);
+ * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
  * await applySchema(sql);
- * const plan = await planSeed(sql); // what would change, read-only
- * console.log(plan.entries);
- * const report = await seedAIProvidersFromEnv(sql, { logger: consoleLogger(), lockTimeoutMs: 30_000 });
- * console.log(report.providers, report.lockTaken);
+ * const env = { CODER_AIBRIDGE_PROVIDER_0_TYPE: "anthropic", CODER_AIBRIDGE_PROVIDER_0_NAME: "mod-example", CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-ant-mod-example" };
+ * const plan = await planSeed(sql, { env }); // what would change, read-only
+ * const report = await seedAIProvidersFromEnv(sql, { env, lockTimeoutMs: 30_000 });
+ * assert.deepEqual(report.entries.map((e) => e.action), plan.entries.map((e) => e.action));
+ * await sql`delete from ai_providers where name = 'mod-example'`;
  * await sql.end();
  * ```
  *
  * @module
  */
 export { seedAIProvidersFromEnv } from "./lib/seed.ts";
-export type { AuditFailure, SeedOptions, SeedReport, SeedReportEntry, SeedTimings } from "./lib/seed.ts";
+export type { SeedOptions } from "./lib/seed.ts";
 export { planSeed } from "./lib/plan_seed.ts";
-export type { PlanOptions, SeedPlan, SeedWarning } from "./lib/plan_seed.ts";
+export type { PlanOptions } from "./lib/plan_seed.ts";
+export { countEntries, PLAN_ACTIONS } from "./lib/report.ts";
+export type { AuditFailure, PlanAction, PlanCounts, PlanEntry, SeedPlan, SeedReport, SeedTimings, SeedWarning } from "./lib/report.ts";
 export { DEFAULT_ENV_PREFIXES, MAX_KEYS_PER_PROVIDER, readAIBridgeConfig } from "./lib/read_config.ts";
 export type { ReadConfigOptions } from "./lib/read_config.ts";
-export type { EnvRecord } from "./lib/runtime_env.ts";
 export { runtimeEnv } from "./lib/runtime_env.ts";
+export type { EnvRecord } from "./lib/runtime_env.ts";
 export { providersFromConfig } from "./lib/providers_from_config.ts";
-export { canonicalJSON, computeProviderHash } from "./lib/canonical_json.ts";
+export { canonicalJSON, canonicalProvider, computeProviderHash } from "./lib/canonical_json.ts";
 export { maskSecret } from "./lib/mask_secret.ts";
 export { parseDotenv } from "./lib/dotenv.ts";
-export { formatReport } from "./lib/format_report.ts";
-export { applySchema, DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_SQL, SEED_APPLICATION_NAME } from "./lib/store.ts";
-export type { ApplySchemaOptions, Sql } from "./lib/store.ts";
-export type { PlanAction, PlanEntry } from "./lib/plan.ts";
+export { formatReport, summaryLine } from "./lib/format_report.ts";
+export { applySchema, SCHEMA_SQL } from "./lib/schema.ts";
+export type { ApplySchemaOptions } from "./lib/schema.ts";
 export { consoleLogger, jsonLogger, noopLogger } from "./lib/logger.ts";
 export type { ConsoleLoggerOptions, LogFields, Logger, LogLevel } from "./lib/logger.ts";
 export { memoryAuditSink } from "./lib/audit.ts";
 export type { AuditEntry, AuditSink, MemoryAuditSink } from "./lib/audit.ts";
 export { ConfigError, DriftError, LockTimeoutError, SeedError } from "./lib/errors.ts";
 export type { DriftField, LockHolder, ProviderDrift, SeedErrorCode } from "./lib/errors.ts";
-export { AI_PROVIDER_NAME_PATTERN, AI_PROVIDER_TYPES, LOCK_ID_AI_PROVIDERS_ENV_SEED } from "./lib/types.ts";
+export {
+  AI_PROVIDER_NAME_PATTERN,
+  AI_PROVIDER_TYPES,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  isAIProviderType,
+  LOCK_ID_AI_PROVIDERS_ENV_SEED,
+  MAX_AI_PROVIDER_NAME_LENGTH,
+  MAX_TIMEOUT_MS,
+  SEED_APPLICATION_NAME,
+} from "./lib/types.ts";
 export type {
   AIBridgeConfig,
   AIProviderConfig,
@@ -52,4 +65,5 @@ export type {
   LegacyAnthropicConfig,
   LegacyBedrockConfig,
   LegacyOpenAIConfig,
+  Sql,
 } from "./lib/types.ts";

@@ -3,19 +3,19 @@
  * The `aibridge-seed` command: `plan`, `check`, `apply` and `schema`.
  *
  * ```sh
- * npx aibridge-seed check --json
+ * npx @aibridge/seed check --json
  * deno run --allow-env --allow-net --allow-read jsr:@aibridge/seed/cli plan
- * bunx aibridge-seed apply --lock-timeout 10s
+ * bunx @aibridge/seed apply --lock-timeout 10s
  * ```
  *
  * This file only wires {@link runCli} to the real process; everything else
- * lives in `lib/cli.ts`.
+ * lives in `cli/mod.ts`, importable without side effects as `@aibridge/seed/run-cli`.
  *
  * @module
  */
 import process from "node:process";
-import { runCli } from "./lib/cli.ts";
-import { type EnvRecord, runtimeEnv } from "./lib/runtime_env.ts";
+import { type EnvRecord, runtimeEnv } from "../lib/runtime_env.ts";
+import { runCli } from "./mod.ts";
 
 let env: EnvRecord | null = null;
 try {

@@ -8,24 +8,17 @@
  */
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import {
-  CLI_JSON_VERSION,
-  type CliJsonDocument,
-  errorDocument,
-  errorLine,
-  formatApply,
-  formatPlan,
-  type Paint,
-  paintFor,
-  planDocument,
-  reportDocument,
-  UsageError,
-} from "./cli_format.ts";
-import { parseDotenv } from "./dotenv.ts";
-import { planSeed } from "./plan_seed.ts";
-import { type EnvRecord, readTextFile } from "./runtime_env.ts";
-import { seedAIProvidersFromEnv } from "./seed.ts";
-import { applySchema, DEFAULT_LOCK_TIMEOUT_MS, SCHEMA_SQL, SEED_APPLICATION_NAME, type Sql } from "./store.ts";
+import { parseDotenv } from "../lib/dotenv.ts";
+import { planSeed } from "../lib/plan_seed.ts";
+import { type EnvRecord, readTextFile } from "../lib/runtime_env.ts";
+import { applySchema, SCHEMA_SQL } from "../lib/schema.ts";
+import { seedAIProvidersFromEnv } from "../lib/seed.ts";
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, SEED_APPLICATION_NAME, type Sql } from "../lib/types.ts";
+import { errorDocument, errorLine, formatApply, formatPlan, type Paint, paintFor, resultDocument, UsageError } from "./_format.ts";
+import { CLI_JSON_VERSION, type CliJsonDocument } from "./_json.ts";
+
+export type { CliJsonDocument, CliJsonError } from "./_json.ts";
+export { CLI_JSON_VERSION } from "./_json.ts";
 
 /** What the CLI talks to: its arguments come separately, everything else here. */
 export interface CliIO {
@@ -47,21 +40,22 @@ export const EXIT_ERROR = 1;
 export const EXIT_CHANGES = 2;
 
 type Command = "plan" | "check" | "apply" | "schema";
-type OptionName = "database-url" | "env-file" | "json" | "lock-timeout" | "print" | "help";
+type OptionName = "database-url" | "env-file" | "json" | "lock-timeout" | "timeout" | "print" | "help";
 
 const OPTIONS = {
   "database-url": { type: "string" },
   "env-file": { type: "string", multiple: true },
   json: { type: "boolean" },
   "lock-timeout": { type: "string" },
+  timeout: { type: "string" },
   print: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 const COMMAND_OPTIONS: Record<Command, readonly OptionName[]> = {
-  plan: ["database-url", "env-file", "json", "help"],
-  check: ["database-url", "env-file", "json", "help"],
-  apply: ["database-url", "env-file", "json", "lock-timeout", "help"],
+  plan: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
+  check: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
+  apply: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
   schema: ["database-url", "env-file", "json", "lock-timeout", "print", "help"],
 };
 
@@ -72,8 +66,9 @@ const OPTION_HELP: Record<OptionName, string> = {
   "env-file": "  --env-file <path>      Also read variables from this dotenv file (repeatable, later files win);\n" +
     "                         a variable set (non-empty) in the real environment wins over every file",
   json: `  --json                 Print one JSON document on stdout ("version": ${CLI_JSON_VERSION}), errors included`,
-  "lock-timeout": `  --lock-timeout <time>  How long to wait for the seed lock: 30s, 500ms, 2m or milliseconds;\n` +
-    `                         0 waits forever. Default ${DEFAULT_LOCK_TIMEOUT_MS / 1000}s`,
+  "lock-timeout": `  --lock-timeout <time>  How long to wait for the seed lock (or behind a lock on the tables):\n` +
+    `                         30s, 500ms, 2m or milliseconds; 0 waits forever. Default ${DEFAULT_LOCK_TIMEOUT_MS / 1000}s`,
+  timeout: `  --timeout <time>       Deadline of the whole run against the database; 0 for none. Default ${DEFAULT_TIMEOUT_MS / 1000}s`,
   print: "  --print                Print the schema SQL instead of applying it (no database needed)",
   help: "  -h, --help             Show this help",
 };
@@ -90,7 +85,7 @@ Commands:
   schema   Create the tables if missing (or print their SQL with --print)
 
 Options:
-${["database-url", "env-file", "json", "lock-timeout", "help"].map((o) => OPTION_HELP[o as OptionName]).join("\n")}
+${["database-url", "env-file", "json", "lock-timeout", "timeout", "help"].map((o) => OPTION_HELP[o as OptionName]).join("\n")}
 
 Providers come from CODER_AIBRIDGE_* / CODER_AI_GATEWAY_* variables; any of them may be given
 as NAME_FILE, the path of a file holding the value. Keys are always shown masked.
@@ -140,12 +135,12 @@ function isCommand(value: string): value is Command {
  *
  * @throws {UsageError} when the value is not such a duration.
  */
-export function parseDuration(value: string): number {
+export function parseDuration(value: string, option = "--lock-timeout"): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
   const ms = m === null ? Number.NaN : Math.round(Number(m[1]) * (m[2] === "s" ? 1000 : m[2] === "m" ? 60_000 : 1));
-  if (!Number.isSafeInteger(ms) || ms > 2_147_483_647) {
+  if (!Number.isSafeInteger(ms) || ms > MAX_TIMEOUT_MS) {
     throw new UsageError(
-      `--lock-timeout ${JSON.stringify(value)} is not a duration; use e.g. 30s, 500ms, 2m or 30000 (milliseconds), 0 to wait forever`,
+      `${option} ${JSON.stringify(value)} is not a duration; use e.g. 30s, 500ms, 2m or 30000 (milliseconds), 0 for no limit`,
     );
   }
   return ms;
@@ -153,7 +148,9 @@ export function parseDuration(value: string): number {
 
 interface Parsed {
   command: Command | null;
-  values: Partial<{ "database-url": string; "env-file": string[]; json: boolean; "lock-timeout": string; print: boolean; help: boolean }>;
+  values: Partial<
+    { "database-url": string; "env-file": string[]; json: boolean; "lock-timeout": string; timeout: string; print: boolean; help: boolean }
+  >;
 }
 
 function parse(argv: string[]): Parsed {
@@ -255,14 +252,17 @@ function connect(url: string): Sql {
  *
  * @example
  * ```ts
- * import { runCli } from "./lib/cli.ts";
- * const code = await runCli(["check", "--json"], {
- *   stdout: (t) => console.log(t.trimEnd()),
- *   stderr: (t) => console.error(t.trimEnd()),
- *   env: { DATABASE_URL: "postgres://localhost/app", CODER_AIBRIDGE_OPENAI_KEY: "sk-example" },
+ * import { runCli } from "@aibridge/seed/run-cli";
+ * import assert from "node:assert/strict";
+ * let out = "";
+ * const code = await runCli(["schema", "--print", "--json"], {
+ *   stdout: (t) => (out += t),
+ *   stderr: () => {},
+ *   env: {},
  *   isTTY: false,
  * });
- * // code: 0 nothing to change, 2 changes pending, 1 error
+ * assert.equal(code, 0);
+ * assert.equal(JSON.parse(out).command, "schema");
  * ```
  *
  * @param argv The arguments, e.g. `process.argv.slice(2)`.
@@ -302,10 +302,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let sql: Sql | null = null;
   try {
     const lockTimeoutMs = values["lock-timeout"] === undefined ? undefined : parseDuration(values["lock-timeout"]);
+    const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, "--timeout");
     const env = mergedEnv(io, values["env-file"] ?? []);
     const url = databaseUrl(values["database-url"], env);
     sql = connect(url);
-    return await run(command, sql, env, lockTimeoutMs, paint, emit);
+    return await run(command, sql, env, { lockTimeoutMs, timeoutMs }, paint, emit);
   } catch (err) {
     return fail(err);
   } finally {
@@ -317,24 +318,24 @@ async function run(
   command: Command,
   sql: Sql,
   env: EnvRecord,
-  lockTimeoutMs: number | undefined,
+  bounds: { lockTimeoutMs: number | undefined; timeoutMs: number | undefined },
   paint: Paint,
   emit: (doc: CliJsonDocument, human: string) => void,
 ): Promise<number> {
   switch (command) {
     case "plan":
     case "check": {
-      const plan = await planSeed(sql, { env });
-      emit(planDocument(command, plan), formatPlan(plan, paint));
+      const plan = await planSeed(sql, { env, ...bounds });
+      emit(resultDocument(command, plan), formatPlan(plan, paint));
       return command === "check" && plan.changes ? EXIT_CHANGES : EXIT_OK;
     }
     case "apply": {
-      const report = await seedAIProvidersFromEnv(sql, { env, lockTimeoutMs });
-      emit(reportDocument(report), formatApply(report, paint));
+      const report = await seedAIProvidersFromEnv(sql, { env, ...bounds });
+      emit(resultDocument("apply", report), formatApply(report, paint));
       return EXIT_OK;
     }
     case "schema": {
-      await applySchema(sql, { lockTimeoutMs });
+      await applySchema(sql, { lockTimeoutMs: bounds.lockTimeoutMs });
       emit(
         { version: CLI_JSON_VERSION, command, ok: true, applied: true },
         "Schema ready: the ai_provider_type enum and the ai_providers and ai_provider_keys tables exist.",

@@ -1,142 +1,77 @@
 /**
- * Every statement the library sends to Postgres lives in this file. Values
- * always travel as parameters of the `postgres` tagged template.
+ * Internal. Every statement the library sends to Postgres, and the count of
+ * statements and round trips they cost: the seed never counts by hand.
+ *
+ * Three rules make these statements give the same result whatever client
+ * the host hands in (`transform: postgres.camel`, custom `types`,
+ * `fetch_types: false`, `prepare`, `max: 1`, PgBouncer in transaction mode):
+ *
+ * - every statement is sent with the simple protocol and no parameters, so
+ *   nothing is prepared (a pooler may run the next statement on another
+ *   server connection) and no statement costs a separate parse/describe
+ *   round trip; the values of a batch travel as one JSON document, written
+ *   into the statement as one escaped string literal by {@link literal};
+ * - every result is one `text` column holding JSON built by Postgres, read
+ *   raw (`.raw()`: bytes, no type parser, no value or column transform), so
+ *   a boolean is always `true`/`false` and a column name is always ours;
+ * - statements of one phase are pipelined on one reserved connection: a
+ *   cold seed waits for three round trips (read; begin, settings, lock and
+ *   read under it; inserts and commit).
  *
  * @module
  */
 import type postgres from "postgres";
-import { ConfigError, type LockHolder, LockTimeoutError, SeedError } from "./errors.ts";
-import { AI_PROVIDER_TYPES, LOCK_ID_AI_PROVIDERS_ENV_SEED } from "./types.ts";
+import type { Deadline } from "./_deadline.ts";
+import { LockTimeoutError, SeedError } from "./errors.ts";
+import { LOCK_ID_AI_PROVIDERS_ENV_SEED, type Sql } from "./types.ts";
 
-/**
- * A `postgres` (porsager) client, as `postgres(url)` returns it. Described
- * by the few members the library uses, so the public types do not depend
- * on one version of the client's typings.
- */
-export interface Sql {
-  /** Runs a tagged-template query. */
-  // deno-lint-ignore no-explicit-any
-  (template: TemplateStringsArray, ...parameters: any[]): PromiseLike<unknown>;
-  /** Runs a callback in a transaction. */
-  // deno-lint-ignore no-explicit-any
-  begin(callback: (tx: any) => unknown): Promise<unknown>;
-  /** Closes the client's connections. */
-  end(options?: { timeout?: number | null }): Promise<void>;
-}
-
-// The client's own typings, for the statements below.
+// The client's own typings, for the calls below.
 // deno-lint-ignore no-explicit-any
 type Client = postgres.Sql<any>;
-/** A transaction handle, as `sql.begin` passes it. */
 // deno-lint-ignore no-explicit-any
-export type Tx = postgres.TransactionSql<any>;
-
-/** The full client typings behind a {@link Sql}. */
-export function client(sql: Sql): Client {
-  return sql as unknown as Client;
-}
+type Reserved = postgres.ReservedSql<any>;
+/** A query in flight: what the store cancels and settles. */
+type PendingQuery = PromiseLike<unknown> & { cancel(): void; catch(f: (e: unknown) => void): unknown };
 
 /**
- * The Coder-compatible schema: the `ai_provider_type` enum and the
- * `ai_providers` and `ai_provider_keys` tables. Every statement is
- * idempotent; {@link applySchema} runs it under an advisory lock so several
- * processes may apply it at once.
+ * A Postgres string literal holding `text` exactly, whatever
+ * `standard_conforming_strings` says: an `E''` literal with backslashes
+ * and quotes doubled. The only way a value enters a statement.
  */
-export const SCHEMA_SQL: string = `
-DO $$ BEGIN
-  CREATE TYPE ai_provider_type AS ENUM (${AI_PROVIDER_TYPES.map((t) => `'${t}'`).join(", ")});
-EXCEPTION WHEN duplicate_object THEN NULL;
-END $$;
-
-CREATE TABLE IF NOT EXISTS ai_providers (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  type ai_provider_type NOT NULL,
-  name text NOT NULL CONSTRAINT ai_providers_name_check CHECK (name ~ '^[a-z0-9]+(-[a-z0-9]+)*$'),
-  display_name text,
-  enabled boolean NOT NULL DEFAULT true,
-  deleted boolean NOT NULL DEFAULT false,
-  base_url text NOT NULL,
-  settings text,
-  settings_key_id text,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
-  icon text NOT NULL DEFAULT ''
-);
-
-CREATE UNIQUE INDEX IF NOT EXISTS ai_providers_name_live_idx ON ai_providers (name) WHERE deleted = false;
-
-CREATE TABLE IF NOT EXISTS ai_provider_keys (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  provider_id uuid NOT NULL REFERENCES ai_providers (id) ON DELETE CASCADE,
-  api_key text NOT NULL,
-  api_key_key_id text,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE INDEX IF NOT EXISTS ai_provider_keys_provider_id_idx ON ai_provider_keys (provider_id);
-`;
-
-/** How long the seed and {@link applySchema} wait for the advisory lock by default: 30 s. */
-export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
-
-/**
- * The `application_name` the seed transaction takes while it holds the lock,
- * and the one the CLI gives its connection, so `pg_stat_activity` (and a
- * blocked replica's {@link LockTimeoutError}) says who holds lock 10.
- */
-export const SEED_APPLICATION_NAME = "aibridge-seed";
-
-/** Options of {@link applySchema}. */
-export interface ApplySchemaOptions {
-  /**
-   * How long to wait for the advisory lock, in milliseconds; `0` waits
-   * forever. Default {@link DEFAULT_LOCK_TIMEOUT_MS}.
-   */
-  lockTimeoutMs?: number;
+export function literal(text: string): string {
+  return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
 }
 
-/**
- * Creates the tables of {@link SCHEMA_SQL} when missing. Idempotent and safe
- * to run from several processes at once: the DDL runs in one transaction
- * under the seed's advisory lock, so concurrent runs take turns.
- *
- * @example
- * ```ts
- * import postgres from "postgres";
- * import { applySchema } from "@aibridge/seed";
- * const sql = postgres(Deno.env.get("DATABASE_URL")!);
- * await applySchema(sql, { lockTimeoutMs: 10_000 });
- * await sql.end();
- * ```
- *
- * @param sql A `postgres` client.
- * @param options How long to wait for the lock.
- * @returns Resolves once the schema exists.
- * @throws {LockTimeoutError} when the lock is not granted in time.
- */
-export async function applySchema(sql: Sql, options: ApplySchemaOptions = {}): Promise<void> {
-  const lock = lockSettings(options.lockTimeoutMs, SEED_APPLICATION_NAME);
-  try {
-    await client(sql).begin(async (tx) => {
-      await lockSeed(tx, lock);
-      await tx.unsafe(SCHEMA_SQL);
-    });
-  } catch (err) {
-    throw await withLockHolder(sql, err);
-  }
-}
-
-/** A row of `ai_providers`, as far as the seed reads it. */
-export interface StoredProvider {
+/** A row of `ai_providers`, as read: any column may hold what another writer put there. */
+export interface RawProviderRow {
   id: string;
   name: string;
-  type: string;
-  base_url: string;
+  type: string | null;
+  base_url: string | null;
   settings: string | null;
   settings_key_id: string | null;
-  enabled: boolean;
-  deleted: boolean;
+  deleted: boolean | null;
+}
+
+/** A row of `dbcrypt_keys`. */
+export interface DbcryptKeyRow {
+  number: number;
+  active_key_digest: string | null;
+  revoked_key_digest: string | null;
+}
+
+/** What one read returns. */
+export interface Snapshot {
+  /** `table.column` → type, for the tables the library uses (absent tables have no entry). */
+  columns: Record<string, string>;
+  /** Every row of `ai_providers`, deleted and disabled ones included. */
+  rows: RawProviderRow[];
+  /** Audit entries waiting for delivery; `null` when the audit table does not exist or was not asked for. */
+  auditPending: number | null;
+  /** The rows of `dbcrypt_keys`; `null` when the table does not exist or was not asked for. */
+  dbcryptKeys: DbcryptKeyRow[] | null;
+  /** The backend that answered. */
+  pid: number;
 }
 
 /** A new `ai_providers` row. */
@@ -144,18 +79,42 @@ export interface NewProviderRow {
   id: string;
   type: string;
   name: string;
-  baseURL: string;
+  base_url: string;
   settings: string | null;
+  settings_key_id: string | null;
 }
 
 /** A new `ai_provider_keys` row. */
 export interface NewKeyRow {
   id: string;
-  providerId: string;
-  apiKey: string;
+  provider_id: string;
+  api_key: string;
+  api_key_key_id: string | null;
 }
 
-/** How the seed transaction waits for its lock and names itself. */
+/** A new row of the audit table. */
+export interface NewAuditRow {
+  id: string;
+  position: number;
+  entry: string;
+  delivered: boolean;
+}
+
+/** A key to register in `dbcrypt_keys` before values encrypted with it are written. */
+export interface NewDbcryptKey {
+  digest: string;
+  test: string;
+}
+
+/** Everything one seed writes, in one transaction. */
+export interface Writes {
+  providers: NewProviderRow[];
+  keys: NewKeyRow[];
+  audit: NewAuditRow[];
+  dbcryptKey: NewDbcryptKey | null;
+}
+
+/** How the locked transaction waits and names itself. */
 export interface LockSettings {
   /** `lock_timeout` in milliseconds; 0 waits forever. */
   lockTimeoutMs: number;
@@ -163,135 +122,387 @@ export interface LockSettings {
   applicationName: string | null;
 }
 
-/**
- * Checks the lock options and fills in the defaults.
- *
- * @throws {ConfigError} when the timeout is not a whole number of
- *   milliseconds from 0 to 2^31 - 1 (Postgres' limit).
- */
-export function lockSettings(lockTimeoutMs: number | undefined, applicationName: string | null | undefined): LockSettings {
-  const ms = lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  if (!Number.isInteger(ms) || ms < 0 || ms > 2_147_483_647) {
-    throw new ConfigError([`lockTimeoutMs must be a whole number of milliseconds from 0 (wait forever) to 2147483647, got ${ms}`]);
+/** The tables whose columns a read reports. */
+const TABLES = ["ai_providers", "ai_provider_keys", "ai_provider_audit", "dbcrypt_keys"] as const;
+
+const COLUMNS_JSON = `(select coalesce(json_object_agg(c.relname || '.' || a.attname, format_type(a.atttypid, a.atttypmod)), '{}'::json)
+    from pg_attribute a join pg_class c on c.oid = a.attrelid
+    where a.attrelid in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")}) and a.attnum > 0 and not a.attisdropped)`;
+
+const PROVIDERS_JSON = `(select coalesce(json_agg(json_build_object('id', p.id::text, 'name', p.name, 'type', p.type::text,
+      'base_url', p.base_url, 'settings', p.settings, 'settings_key_id', p.settings_key_id, 'deleted', p.deleted)), '[]'::json)
+    from ai_providers p)`;
+
+// The audit table is optional (a Coder database has none), and a static
+// statement cannot name a table that may not exist: query_to_xml runs the
+// count only when to_regclass found the table.
+const AUDIT_PENDING = `case when to_regclass('ai_provider_audit') is null then null else
+    (xpath('/row/n/text()', query_to_xml('select count(*) as n from ai_provider_audit where delivered_at is null', false, true, '')))[1]::text::int end`;
+
+const DBCRYPT_KEYS_JSON = `(select coalesce(json_agg(json_build_object('number', k.number, 'active_key_digest', k.active_key_digest,
+      'revoked_key_digest', k.revoked_key_digest) order by k.number), '[]'::json) from dbcrypt_keys k)`;
+
+function readStatement(options: { auditPending: boolean; dbcryptKeys: boolean }): string {
+  return `select json_build_object('pid', pg_backend_pid(), 'columns', ${COLUMNS_JSON}, 'providers', ${PROVIDERS_JSON},
+    'audit_pending', ${options.auditPending ? AUDIT_PENDING : "null"},
+    'dbcrypt_keys', ${options.dbcryptKeys ? DBCRYPT_KEYS_JSON : "null"})::text`;
+}
+
+function decodeSnapshot(result: unknown): Snapshot {
+  const rows = result as Uint8Array[][];
+  const doc = JSON.parse(new TextDecoder().decode(rows[0][0])) as {
+    pid: number;
+    columns: Record<string, string>;
+    providers: RawProviderRow[];
+    audit_pending: number | null;
+    dbcrypt_keys: DbcryptKeyRow[] | null;
+  };
+  return { pid: doc.pid, columns: doc.columns, rows: doc.providers, auditPending: doc.audit_pending, dbcryptKeys: doc.dbcrypt_keys };
+}
+
+function settingsStatement(values: Record<string, string | null>): string {
+  const calls = Object.entries(values).map(([name, value]) =>
+    value === null ? `set_config('${name}', current_setting('${name}'), true)` : `set_config('${name}', ${literal(value)}, true)`
+  );
+  return `select ${calls.join(", ")}`;
+}
+
+// Fired-and-forgotten promises must never become unhandled rejections.
+function settle(queries: PendingQuery[]): Promise<PromiseSettledResult<unknown>[]> {
+  return Promise.allSettled(queries);
+}
+
+function firstFailure(results: PromiseSettledResult<unknown>[]): unknown {
+  const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  return failed === undefined ? undefined : failed.reason;
+}
+
+/** The statements of one seed or plan, with their cost. */
+export class Store {
+  /** Statements sent. */
+  statements = 0;
+  /** Round trips waited for. */
+  roundTrips = 0;
+  private readonly sql: Client;
+  private readonly deadline: Deadline;
+
+  /** Wraps the host's client; `deadline` bounds every call. */
+  constructor(sql: Sql, deadline: Deadline) {
+    this.sql = sql as unknown as Client;
+    this.deadline = deadline;
   }
-  return { lockTimeoutMs: ms, applicationName: applicationName === undefined ? SEED_APPLICATION_NAME : applicationName };
-}
 
-/**
- * Takes the seed's transaction-scoped advisory lock, waiting at most
- * `lockTimeoutMs`. Two statements: the settings, then the lock (a setting
- * must be in force before the wait starts, and one statement does not
- * promise the order in which it evaluates its functions).
- *
- * @throws {LockTimeoutError} without a holder when the wait expired; the
- *   caller names the holder with {@link withLockHolder} once the
- *   transaction has rolled back.
- */
-export async function lockSeed(tx: Tx, settings: LockSettings): Promise<void> {
-  // set_config(..., true) is SET LOCAL with the value as a parameter: both
-  // settings end with the transaction and the host's connection keeps its
-  // own. application_name is visible in pg_stat_activity meanwhile, which
-  // is what names the holder to a replica that times out waiting.
-  await tx`select set_config('lock_timeout', ${`${settings.lockTimeoutMs}ms`}, true),
-    set_config('application_name', coalesce(${settings.applicationName}::text, current_setting('application_name')), true)`;
-  try {
-    await tx`select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`;
-  } catch (err) {
-    // 55P03 lock_not_available: lock_timeout expired while waiting.
-    if ((err as { code?: unknown })?.code === "55P03") throw new LockTimeoutError(settings.lockTimeoutMs, null);
-    throw err;
+  /**
+   * One lock-free read, in one round trip: the columns of the tables, every
+   * provider row, and (when asked) the audit backlog. Bounded on the server
+   * too: `lock_timeout` and `statement_timeout` hold for it alone (a
+   * multi-statement simple query is one implicit transaction), so a
+   * migration's `ACCESS EXCLUSIVE` lock makes it fail fast.
+   */
+  async read(options: { auditPending: boolean; lockTimeoutMs: number }): Promise<Snapshot> {
+    const wait = Math.min(options.lockTimeoutMs === 0 ? Infinity : options.lockTimeoutMs, this.deadline.remaining());
+    const settings = settingsStatement({
+      lock_timeout: `${wait === Infinity ? 0 : Math.max(1, Math.ceil(wait))}ms`,
+      statement_timeout: `${this.deadline.serverMs()}ms`,
+    });
+    const query = this.sql.unsafe(`${settings}; ${readStatement({ auditPending: options.auditPending, dbcryptKeys: false })}`);
+    this.statements += 2;
+    this.roundTrips++;
+    const results = await this.deadline.race(query.raw(), "read ai_providers", () => query.cancel()) as unknown as unknown[];
+    return decodeSnapshot(results.at(-1));
+  }
+
+  /**
+   * Opens the seed's transaction on a reserved connection and, in one round
+   * trip, sets its timeouts and name, takes advisory lock 10 and reads the
+   * rows again under it. Bounded by the deadline and, for the lock, by
+   * `lockTimeoutMs` on both sides: the server's `lock_timeout`, and a
+   * client-side limit that also covers a pooler's queue for a server
+   * connection.
+   *
+   * @throws {LockTimeoutError} (without its holder; see {@link Store.lockHolder})
+   */
+  async lock(settings: LockSettings, options: { dbcryptKeys: boolean }): Promise<LockedTransaction> {
+    const reserving = this.sql.reserve();
+    const conn = await this.deadline.race(reserving, "wait for a database connection", () => {
+      reserving.then((c) => c.release(), () => {});
+    });
+    const lockMs = settings.lockTimeoutMs === 0 ? Infinity : settings.lockTimeoutMs;
+    const left = this.deadline.remaining();
+    const serverLockMs = Math.min(lockMs, left);
+    const server = this.deadline.serverMs();
+    const queries: PendingQuery[] = [
+      conn.unsafe("begin"),
+      conn.unsafe(settingsStatement({
+        lock_timeout: `${serverLockMs === Infinity ? 0 : Math.max(1, Math.ceil(serverLockMs))}ms`,
+        // The server lets go by itself if this client stalls or vanishes:
+        // a statement may not outlive the deadline, nor may the transaction
+        // sit idle (holding lock 10) past it.
+        statement_timeout: `${server}ms`,
+        idle_in_transaction_session_timeout: `${server}ms`,
+        application_name: settings.applicationName,
+      })),
+      conn.unsafe(`select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`),
+      conn.unsafe(readStatement({ auditPending: false, dbcryptKeys: options.dbcryptKeys })).raw(),
+    ];
+    this.statements += queries.length;
+    this.roundTrips++;
+    const tx = new LockedTransaction(conn, this, this.deadline);
+    // The client-side lock limit: a little over lock_timeout, so the
+    // server's own timeout (which names the holder) normally comes first.
+    const limit = lockMs < left ? { ms: lockMs + 250, error: () => new LockTimeoutError(settings.lockTimeoutMs, null) } : undefined;
+    const results = await this.deadline.race(settle(queries), "wait for the AI provider seed lock", () => tx.abandon(queries), limit);
+    const failure = firstFailure(results);
+    if (failure !== undefined) {
+      await tx.rollback();
+      if ((failure as { code?: unknown })?.code === "55P03") {
+        // lock_timeout expired: the lock's own limit, or the deadline's when that came first.
+        if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
+        throw new LockTimeoutError(settings.lockTimeoutMs, null);
+      }
+      throw failure;
+    }
+    tx.snapshot = decodeSnapshot((results[3] as PromiseFulfilledResult<unknown>).value);
+    return tx;
+  }
+
+  /**
+   * Who holds advisory lock 10 in this database, read from `pg_locks` and
+   * `pg_stat_activity` (never the holder's query text, which may carry
+   * anything). `null` when nobody does any more, or it cannot be read.
+   */
+  async lockHolder(): Promise<
+    { pid: number; applicationName: string; state: string | null; heldForMs: number | null } | null
+  > {
+    try {
+      const query = this.sql.unsafe(`select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
+          'state', a.state, 'held_for_ms', (extract(epoch from clock_timestamp() - a.xact_start) * 1000)::float8)
+        from pg_locks l join pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'advisory' and l.granted
+          and l.database = (select oid from pg_database where datname = current_database())
+          and l.classid = 0 and l.objid = ${LOCK_ID_AI_PROVIDERS_ENV_SEED} and l.objsubid = 1
+        order by a.xact_start nulls last limit 1), 'null'::json)::text`);
+      this.statements++;
+      this.roundTrips++;
+      const rows = await this.deadline.race(query.raw(), "read the lock holder", () => query.cancel()) as unknown as Uint8Array[][];
+      const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
+      if (doc === null) return null;
+      return { pid: doc.pid, applicationName: doc.application_name ?? "", state: doc.state, heldForMs: doc.held_for_ms };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Which session holds a conflicting lock on the library's tables, as a
+   * short text (`pid 123 (application_name "migrate", state "idle in
+   * transaction")`), for a read that timed out behind it.
+   */
+  async tableLockHolder(): Promise<string | null> {
+    try {
+      const query = this.sql.unsafe(`select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
+          'state', a.state, 'mode', l.mode)
+        from pg_locks l join pg_stat_activity a on a.pid = l.pid
+        where l.locktype = 'relation' and l.granted and l.pid <> pg_backend_pid()
+          and l.relation in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")})
+          and l.mode in ('AccessExclusiveLock', 'ExclusiveLock')
+        limit 1), 'null'::json)::text`);
+      this.statements++;
+      this.roundTrips++;
+      const rows = await this.deadline.race(query.raw(), "read the table lock holder", () => query.cancel()) as unknown as Uint8Array[][];
+      const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
+      if (doc === null) return null;
+      return `pid ${doc.pid} (application_name ${JSON.stringify(doc.application_name ?? "")}, state ${
+        JSON.stringify(doc.state ?? "unknown")
+      }, holding ${doc.mode})`;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Claims the audit entries waiting for delivery (this seed's and any an
+   * earlier run left behind), in one statement: an entry is claimed by one
+   * run at a time, and a claim older than `leaseMs` (its run died) may be
+   * taken over.
+   */
+  async claimAudit(claim: string, leaseMs: number): Promise<{ id: string; entry: string }[]> {
+    const query = this.sql.unsafe(`with claimed as (
+        update ai_provider_audit set claim = ${literal(claim)}::uuid, claimed_at = clock_timestamp()
+        where delivered_at is null and (claim is null or claimed_at < clock_timestamp() - interval '${Math.ceil(leaseMs)} milliseconds')
+        returning id, created_at, position, entry)
+      select coalesce(json_agg(json_build_object('id', id::text, 'entry', entry) order by created_at, position), '[]'::json)::text from claimed`);
+    this.statements++;
+    this.roundTrips++;
+    const rows = await this.deadline.race(query.raw(), "claim audit entries", () => query.cancel()) as unknown as Uint8Array[][];
+    return JSON.parse(new TextDecoder().decode(rows[0][0]));
+  }
+
+  /** Marks claimed entries delivered, and gives the failed ones back for the next start, in one statement. */
+  async settleAudit(claim: string, delivered: string[], failed: string[]): Promise<void> {
+    const query = this.sql.unsafe(`with d as (
+        update ai_provider_audit set delivered_at = clock_timestamp()
+        where claim = ${literal(claim)}::uuid and id in (select value::uuid from json_array_elements_text(${
+      literal(JSON.stringify(delivered))
+    }::json))
+        returning 1),
+      f as (
+        update ai_provider_audit set claim = null, claimed_at = null
+        where claim = ${literal(claim)}::uuid and id in (select value::uuid from json_array_elements_text(${
+      literal(JSON.stringify(failed))
+    }::json))
+        returning 1)
+      select (select count(*) from d) + (select count(*) from f)`);
+    this.statements++;
+    this.roundTrips++;
+    await this.deadline.race(query, "mark audit entries delivered", () => query.cancel());
+  }
+
+  /** Runs a diagnostic query that returns one JSON text value; for error paths. */
+  async json<T>(statement: string): Promise<T> {
+    const query = this.sql.unsafe(statement);
+    this.statements++;
+    this.roundTrips++;
+    const rows = await this.deadline.race(query.raw(), "read the database", () => query.cancel()) as unknown as Uint8Array[][];
+    return JSON.parse(new TextDecoder().decode(rows[0][0]));
   }
 }
 
-/**
- * Reads who holds the seed lock in this database: the granted advisory lock
- * 10 in `pg_locks` (a bigint key is `classid` 0, `objid` 10, `objsubid` 1;
- * advisory locks are per database) joined with `pg_stat_activity`. Never
- * reads the holder's query text, which may carry anything.
- */
-export async function findSeedLockHolder(sql: Sql): Promise<LockHolder | null> {
-  const rows = await client(sql)<{ pid: number; application_name: string; state: string | null; held_for_ms: number | null }[]>`
-    select a.pid, a.application_name, a.state,
-           (extract(epoch from clock_timestamp() - a.xact_start) * 1000)::float8 as held_for_ms
-    from pg_locks l
-    join pg_stat_activity a on a.pid = l.pid
-    where l.locktype = 'advisory' and l.granted
-      and l.database = (select oid from pg_database where datname = current_database())
-      and l.classid = 0 and l.objid = ${LOCK_ID_AI_PROVIDERS_ENV_SEED} and l.objsubid = 1
-    order by a.xact_start nulls last
-    limit 1`;
-  if (rows.length === 0) return null;
-  const r = rows[0];
-  return { pid: r.pid, applicationName: r.application_name, state: r.state, heldForMs: r.held_for_ms };
-}
-
-/**
- * Completes a {@link LockTimeoutError} raised by {@link lockSeed} with the
- * lock's holder, read with a fresh statement after the failed transaction
- * rolled back; any other error passes through. A failure to read the
- * holder leaves it unknown rather than hiding the timeout.
- */
-export async function withLockHolder(sql: Sql, err: unknown): Promise<unknown> {
-  if (!(err instanceof LockTimeoutError) || err.holder !== null) return err;
-  const holder = await findSeedLockHolder(sql).catch(() => null);
-  return new LockTimeoutError(err.timeoutMs, holder);
-}
-
-/** Loads every provider row, deleted and disabled ones included. */
-export async function loadProviders(tx: Tx | Client): Promise<StoredProvider[]> {
-  return await tx<StoredProvider[]>`
-    select id::text as id, name, type::text as type, base_url, settings, settings_key_id, enabled, deleted
-    from ai_providers`;
-}
-
-// One statement for any number of rows: each column travels as one array
-// parameter and unnest turns them back into rows, which keeps every batch
-// far below the protocol's 65,535 parameters.
-/** Inserts provider rows in one statement. */
-export async function insertProviders(tx: Tx, rows: NewProviderRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx`
-    insert into ai_providers (id, type, name, display_name, enabled, base_url, settings, settings_key_id)
-    select r.id, r.type::ai_provider_type, r.name, r.name, true, r.base_url, r.settings, null
-    from unnest(
-      ${rows.map((r) => r.id)}::uuid[],
-      ${rows.map((r) => r.type)}::text[],
-      ${rows.map((r) => r.name)}::text[],
-      ${rows.map((r) => r.baseURL)}::text[],
-      ${rows.map((r) => r.settings)}::text[]
-    ) as r(id, type, name, base_url, settings)`;
-}
-
-/** Inserts key rows in one statement. */
-export async function insertKeys(tx: Tx, rows: NewKeyRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx`
-    insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id)
-    select k.id, k.provider_id, k.api_key, null
-    from unnest(
-      ${rows.map((r) => r.id)}::uuid[],
-      ${rows.map((r) => r.providerId)}::uuid[],
-      ${rows.map((r) => r.apiKey)}::text[]
-    ) as k(id, provider_id, api_key)`;
-}
-
-/**
- * Turns a database error into a {@link SeedError} that says what to do.
- * Never copies query parameters: they hold API keys.
- */
-export function databaseError(err: unknown, doing: string): SeedError {
-  if (err instanceof SeedError) return err;
-  const code = (err as { code?: unknown })?.code;
-  // postgres.js keeps `parameters` on its errors in debug mode; the cause
-  // keeps only the message and the SQLSTATE.
-  const cause = err instanceof Error ? Object.assign(new Error(err.message), { code }) : err;
-  if (code === "42P01" || code === "42704") {
-    return new SeedError(
-      "schema_missing",
-      `${doing}: the ai_providers tables do not exist in this database; create them with applySchema(sql) or \`aibridge-seed schema\` first`,
-      { cause },
-    );
+function insertStatements(writes: Writes): string[] {
+  const out: string[] = [];
+  if (writes.dbcryptKey !== null) {
+    // Registered before any value it encrypts, in the same transaction, and
+    // safe against another writer: under lock 10 only Coder itself could
+    // race, and `on conflict` absorbs that.
+    out.push(`insert into dbcrypt_keys (number, active_key_digest, test)
+      select coalesce(max(number), 0) + 1, ${literal(writes.dbcryptKey.digest)}, ${literal(writes.dbcryptKey.test)} from dbcrypt_keys
+      on conflict do nothing`);
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return new SeedError("database_error", `${doing}: ${message}`, { cause });
+  if (writes.providers.length > 0) {
+    out.push(`insert into ai_providers (id, type, name, display_name, enabled, base_url, settings, settings_key_id)
+      select r.id, r.type::ai_provider_type, r.name, r.name, true, r.base_url, r.settings, r.settings_key_id
+      from json_to_recordset(${literal(JSON.stringify(writes.providers))}::json)
+        as r(id uuid, type text, name text, base_url text, settings text, settings_key_id text)`);
+  }
+  if (writes.keys.length > 0) {
+    out.push(`insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id)
+      select k.id, k.provider_id, k.api_key, k.api_key_key_id
+      from json_to_recordset(${literal(JSON.stringify(writes.keys))}::json)
+        as k(id uuid, provider_id uuid, api_key text, api_key_key_id text)`);
+  }
+  if (writes.audit.length > 0) {
+    out.push(`insert into ai_provider_audit (id, position, entry, delivered_at)
+      select a.id, a.position, a.entry, case when a.delivered then clock_timestamp() end
+      from json_to_recordset(${literal(JSON.stringify(writes.audit))}::json)
+        as a(id uuid, position int, entry text, delivered boolean)`);
+  }
+  return out;
 }
+
+/** The seed's open transaction on its reserved connection, holding lock 10. */
+export class LockedTransaction {
+  /** The rows as read under the lock. */
+  snapshot!: Snapshot;
+  private readonly conn: Reserved;
+  private readonly store: Store;
+  private readonly deadline: Deadline;
+  private released = false;
+
+  /** Wraps a reserved connection on which `begin` was sent. */
+  constructor(conn: Reserved, store: Store, deadline: Deadline) {
+    this.conn = conn;
+    this.store = store;
+    this.deadline = deadline;
+  }
+
+  /**
+   * Sends the inserts and `commit` in one round trip. Before the commit is
+   * sent a failure means nothing was written; once it is sent, a failure
+   * to see its outcome is `commit_unknown`.
+   */
+  async commit(writes: Writes): Promise<void> {
+    const queries: PendingQuery[] = insertStatements(writes).map((s) => this.conn.unsafe(s));
+    const commit = this.conn.unsafe("commit");
+    queries.push(commit);
+    this.store.statements += queries.length;
+    this.store.roundTrips++;
+    let results: PromiseSettledResult<unknown>[];
+    try {
+      results = await this.deadline.race(settle(queries), "commit the seed", () => this.abandon(queries, false));
+    } catch (err) {
+      throw commitUnknown(err);
+    }
+    this.release();
+    const failure = firstFailure(results.slice(0, -1));
+    const last = results.at(-1)!;
+    if (failure !== undefined) {
+      // A failed insert aborts the transaction; the commit then rolls it
+      // back (its tag says ROLLBACK), so the outcome is known: nothing.
+      if (last.status === "fulfilled") throw failure;
+      throw commitUnknown((last as PromiseRejectedResult).reason);
+    }
+    if (last.status === "rejected") throw commitUnknown(last.reason);
+    const tag = (last.value as { command?: string }).command;
+    if (tag !== undefined && tag !== "COMMIT") {
+      throw new SeedError("database_error", `commit the seed: the server answered ${tag}; nothing was written`);
+    }
+  }
+
+  /** Rolls back (bounded by the deadline) and gives the connection back. */
+  async rollback(): Promise<void> {
+    if (this.released) return;
+    const query = this.conn.unsafe("rollback");
+    this.store.statements++;
+    this.store.roundTrips++;
+    try {
+      await this.deadline.race(query, "roll back", () => {});
+    } catch {
+      // The server rolls back by itself when the session ends or idles out.
+    }
+    this.release();
+  }
+
+  /**
+   * The deadline passed with statements in flight: cancel them, queue a
+   * `rollback` (so the host's next query on this connection never runs
+   * inside our transaction) and give the connection back without waiting.
+   */
+  abandon(queries: PendingQuery[], rollback = true): void {
+    for (const q of queries) {
+      q.catch(() => {});
+      try {
+        q.cancel();
+      } catch {
+        // already done
+      }
+    }
+    if (rollback && !this.released) this.conn.unsafe("rollback").catch(() => {});
+    this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.conn.release();
+  }
+}
+
+function commitUnknown(err: unknown): SeedError {
+  const reason = err instanceof SeedError && err.code === "timeout"
+    ? "the deadline passed before the server answered"
+    : `the connection failed before the server answered (${errorText(err)})`;
+  return new SeedError(
+    "commit_unknown",
+    `commit the seed: the commit was sent but ${reason}, so the providers may or may not have been inserted. Run the seed again: it inserts only what is missing and delivers any audit entry left undelivered`,
+    { cause: err instanceof Error ? err : undefined },
+  );
+}
+
+/** A database error's message with its SQLSTATE, without parameters, host or credentials. */
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? `${err.message} [SQLSTATE ${code}]` : err.message;
+}
+
+export { TABLES };

@@ -1,17 +1,45 @@
 /**
  * Typed errors. Each carries a stable `code` and the fields a caller needs to
- * act on, and never a key, access key or secret.
+ * act on, and never a key, access key or secret, nor the database's host,
+ * port, user or password.
  *
  * @module
  */
+import type { SeedTimings } from "./report.ts";
+import { LOCK_ID_AI_PROVIDERS_ENV_SEED } from "./types.ts";
 
-/** Stable codes of {@link SeedError}. */
+/**
+ * Stable codes of {@link SeedError}:
+ *
+ * - `config_invalid`: the configuration or an option is invalid ({@link ConfigError}); nothing was sent.
+ * - `drift`: stored providers differ from the environment ({@link DriftError}); nothing was written.
+ * - `lock_timeout`: advisory lock 10 was not granted in time ({@link LockTimeoutError}); nothing was written.
+ * - `table_locked`: a read waited too long behind another session's lock on the tables (e.g. a migration); nothing was written.
+ * - `timeout`: the seed's deadline (`timeoutMs`) passed before the commit was sent; nothing was written.
+ * - `commit_unknown`: the connection failed or the deadline passed after the commit was sent: the rows may or may not
+ *   have been committed. Run the seed again: it inserts only what is missing, and delivers any audit entry left undelivered.
+ * - `schema_missing`: the tables do not exist; `schema_mismatch`: a table exists with a column missing or of another type.
+ * - `stored_row_invalid`: a row this library did not write cannot be compared (a NULL column, two live rows of one name).
+ * - `settings_unreadable`: a stored provider's settings cannot be decoded.
+ * - `permission_denied`: the database role lacks a right the seed needs; the message names it.
+ * - `env_unreadable`: the runtime's environment cannot be read (Deno without `--allow-env`).
+ * - `database_error`: any other database failure before the commit was sent; nothing was written.
+ */
 export type SeedErrorCode =
   | "config_invalid"
   | "drift"
   | "lock_timeout"
+  | "table_locked"
+  | "timeout"
+  | "commit_unknown"
   | "schema_missing"
+  | "schema_mismatch"
+  | "stored_row_invalid"
   | "settings_unreadable"
+  | "encryption_key_missing"
+  | "decrypt_failed"
+  | "encryption_key_revoked"
+  | "permission_denied"
   | "env_unreadable"
   | "database_error";
 
@@ -22,6 +50,11 @@ export type SeedErrorCode =
 export class SeedError extends Error {
   /** Stable machine-readable code. */
   readonly code: SeedErrorCode;
+  /**
+   * The phase durations reached before the failure, in the shape of a
+   * report's, when the error comes out of a seed or plan; `null` otherwise.
+   */
+  timings: SeedTimings | null = null;
 
   /**
    * Creates an error with a stable code.
@@ -81,6 +114,8 @@ export interface ProviderDrift {
 // A drifted row is never overwritten: the API may have changed it on
 // purpose, so start-up stops and the operator decides which side wins.
 function driftLine(drift: ProviderDrift, envPrefix: string): string {
+  // The hint names the variables, never a command-line flag: the library
+  // does not know how it was started.
   const fields = drift.fields
     .map((f) => `${f.field}: stored ${JSON.stringify(f.stored)}, environment ${JSON.stringify(f.desired)}`)
     .join("; ");
@@ -161,9 +196,9 @@ export class LockTimeoutError extends SeedError {
   constructor(timeoutMs: number, holder: LockHolder | null) {
     super(
       "lock_timeout",
-      `timed out after ${timeoutMs} ms waiting for the AI provider seed lock (advisory lock 10); ${
+      `timed out after ${timeoutMs} ms waiting for the AI provider seed lock (advisory lock ${LOCK_ID_AI_PROVIDERS_ENV_SEED}); ${
         holderText(holder)
-      }; nothing was written. Retry, raise lockTimeoutMs (--lock-timeout), or end the blocking session (e.g. select pg_terminate_backend(pid))`,
+      }; nothing was written. Retry, raise lockTimeoutMs, or end the blocking session (e.g. select pg_terminate_backend(pid))`,
     );
     this.name = "LockTimeoutError";
     this.timeoutMs = timeoutMs;

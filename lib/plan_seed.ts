@@ -4,15 +4,20 @@
  *
  * @module
  */
-import { type LogFields, type Logger, noopLogger } from "./logger.ts";
-import { type PlanEntry, planProviders } from "./plan.ts";
-import { providersFromConfig } from "./providers_from_config.ts";
-import { readAIBridgeConfig } from "./read_config.ts";
-import { type EnvRecord, runtimeEnv } from "./runtime_env.ts";
-import { client, databaseError, loadProviders, type Sql } from "./store.ts";
-import type { AIBridgeConfig, DesiredAIProvider } from "./types.ts";
+import { Deadline } from "./_deadline.ts";
+import { desiredProviders } from "./_desired.ts";
+import { keyringFrom } from "./_keyring.ts";
+import { planProviders } from "./_plan.ts";
+import { checkSchema, storedProviders } from "./_stored.ts";
+import { Store } from "./_store.ts";
+import { failure, readSnapshot } from "./_run.ts";
+import { lockOptions } from "./_options.ts";
+import type { Logger } from "./logger.ts";
+import { countEntries, emptyTimings, type SeedPlan } from "./report.ts";
+import type { EnvRecord } from "./runtime_env.ts";
+import type { AIBridgeConfig, Sql } from "./types.ts";
 
-/** Where the configuration comes from: the inputs {@link planSeed} and the seed share. */
+/** Where the configuration comes from, and the bounds of the read: the inputs {@link planSeed} and the seed share. */
 export interface PlanOptions {
   /**
    * The environment to read. Default: the runtime's own (`Deno.env`,
@@ -28,97 +33,33 @@ export interface PlanOptions {
   prefixes?: readonly [string] | readonly [string, string];
   /** Receives log lines. Default: none (warnings are in the result too). */
   logger?: Logger;
-}
-
-/** A warning raised while reading or normalising the configuration. */
-export interface SeedWarning {
-  /** The message. */
-  msg: string;
-  /** Its structured fields (never a secret). */
-  fields: LogFields;
-}
-
-/** What a seed would do, provider by provider. */
-export interface SeedPlan {
   /**
-   * One entry per desired provider, in name order: `insert` (with its key
-   * count and masked keys), `unchanged`, `skip-deleted`, or `drift` (with
-   * every differing field and both values).
+   * Encryption keys (base64 of 32 bytes each, as Coder's
+   * `CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS`): the first encrypts, all
+   * decrypt. Default: that variable (or its `_FILE` twin) in `env`; none
+   * means plaintext. `[]` turns encryption off whatever the environment says.
    */
-  entries: PlanEntry[];
-  /** Configuration warnings (unknown fields, skipped types, ignored keys). */
-  warnings: SeedWarning[];
+  encryptionKeys?: string[];
   /**
-   * `true` when a seed would insert something or fail on drift: the
-   * condition `aibridge-seed check` exits 2 on.
+   * The deadline of the whole call in milliseconds, from the first byte to
+   * the result; `0` for none. Default 60 000 (`DEFAULT_TIMEOUT_MS`). When it
+   * passes, the call rejects with a `SeedError` of code `timeout` (or
+   * `commit_unknown` once a seed's commit was sent).
    */
-  changes: boolean;
-  /** Providers that would be inserted. */
-  toInsert: number;
-  /** Key rows that would be inserted with them. */
-  keysToInsert: number;
-  /** Providers present and equal. */
-  unchanged: number;
-  /** Providers skipped because an operator deleted them. */
-  skipDeleted: number;
-  /** Providers whose stored row differs: a seed would fail on them. */
-  drifted: number;
-  /** Durations in milliseconds: normalising, reading the rows, everything. */
-  timings: { normaliseMs: number; readMs: number; totalMs: number };
-}
-
-/** Wraps a logger so that warnings also land in `warnings`. */
-function recordingLogger(inner: Logger, warnings: SeedWarning[]): Logger {
-  return {
-    debug: (msg, fields) => inner.debug(msg, fields),
-    info: (msg, fields) => inner.info(msg, fields),
-    warn: (msg, fields) => {
-      warnings.push({ msg, fields: fields ?? {} });
-      inner.warn(msg, fields);
-    },
-    error: (msg, fields) => inner.error(msg, fields),
-  };
-}
-
-/**
- * The first arrow of the data flow, shared by the plan and the seed: reads
- * the configuration (unless given) and normalises it. Warnings go to the
- * returned logger, which also records them in `warnings`.
- *
- * @throws {ConfigError} when the configuration is invalid.
- */
-export async function desiredFromOptions(
-  options: PlanOptions,
-  warnings: SeedWarning[],
-): Promise<{ desired: DesiredAIProvider[]; logger: Logger }> {
-  const logger = recordingLogger(options.logger ?? noopLogger, warnings);
-  const config = options.config ?? readAIBridgeConfig(options.env ?? runtimeEnv(), { logger, prefixes: options.prefixes });
-  return { desired: await providersFromConfig(config, logger), logger };
-}
-
-/** Counts a plan's entries by action. */
-function summarisePlan(entries: PlanEntry[], warnings: SeedWarning[], timings: SeedPlan["timings"]): SeedPlan {
-  const count = (action: PlanEntry["action"]) => entries.filter((e) => e.action === action).length;
-  const toInsert = count("insert");
-  const drifted = count("drift");
-  return {
-    entries,
-    warnings,
-    changes: toInsert > 0 || drifted > 0,
-    toInsert,
-    keysToInsert: entries.reduce((n, e) => n + e.keyCount, 0),
-    unchanged: count("unchanged"),
-    skipDeleted: count("skip-deleted"),
-    drifted,
-    timings,
-  };
+  timeoutMs?: number;
+  /**
+   * How long a read (and the seed's lock) may wait behind another session's
+   * lock, in milliseconds; `0` waits forever. Default 30 000
+   * (`DEFAULT_LOCK_TIMEOUT_MS`).
+   */
+  lockTimeoutMs?: number;
 }
 
 /**
  * Computes what `seedAIProvidersFromEnv` would do, without doing it:
- * same inputs, one read of `ai_providers` (a single statement, so one
- * consistent snapshot, no transaction and no lock), the same decision
- * function. Writes nothing and emits no audit entry.
+ * same inputs, one read of the tables (a single round trip, one consistent
+ * snapshot, bounded by `lockTimeoutMs` and `timeoutMs`, no advisory lock),
+ * the same decision function. Writes nothing and emits no audit entry.
  *
  * The plan is a snapshot: a replica may insert between the plan and a
  * later seed, which then decides again under the lock.
@@ -126,39 +67,48 @@ function summarisePlan(entries: PlanEntry[], warnings: SeedWarning[], timings: S
  * @example
  * ```ts
  * import postgres from "postgres";
- * import { planSeed } from "@aibridge/seed";
+ * import { applySchema, planSeed } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
  *
- * const sql = postgres(process.env.DATABASE_URL!);
- * const plan = await planSeed(sql, { env: { CODER_AIBRIDGE_OPENAI_KEY: "sk-example" } });
- * for (const entry of plan.entries) {
- *   console.log(entry.name, entry.action, entry.drift); // e.g. "openai insert []"
- * }
+ * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
+ * await applySchema(sql);
+ * const plan = await planSeed(sql, { env: { CODER_AIBRIDGE_OPENAI_KEY: "sk-example-planned" } });
+ * const openai = plan.entries.find((e) => e.name === "openai")!;
+ * assert.ok(openai.action === "insert" || openai.action === "unchanged" || openai.action === "drift");
+ * assert.equal(plan.counts.insert + plan.counts.unchanged + plan.counts.skipDeleted + plan.counts.drift, plan.entries.length);
  * await sql.end();
  * ```
  *
- * @param sql A `postgres` client.
- * @param options Where the configuration comes from, and a logger.
- * @returns One entry per desired provider, warnings and counts.
- * @throws {ConfigError} when the configuration is invalid (no statement sent).
- * @throws {SeedError} `schema_missing` when the tables do not exist,
- *   `settings_unreadable` when a stored row's settings cannot be compared.
+ * @param sql A `postgres` client, configured as the host likes.
+ * @param options Where the configuration comes from, keys, bounds and a logger.
+ * @returns One entry per desired provider, counts, warnings and timings.
+ * @throws {ConfigError} when the configuration or an option is invalid (no statement sent).
+ * @throws {SeedError} `schema_missing`/`schema_mismatch` when the tables are not usable,
+ *   `table_locked` when the read waits too long behind a lock, `timeout`, `stored_row_invalid`,
+ *   `settings_unreadable`, `encryption_key_missing`, `decrypt_failed`.
  */
 export async function planSeed(sql: Sql, options: PlanOptions = {}): Promise<SeedPlan> {
   const started = performance.now();
-  const warnings: SeedWarning[] = [];
-  const { desired } = await desiredFromOptions(options, warnings);
-  const normalised = performance.now();
-  if (desired.length === 0) {
-    return summarisePlan([], warnings, { normaliseMs: normalised - started, readMs: 0, totalMs: performance.now() - started });
-  }
-  let rows;
+  const timings = emptyTimings();
+  const doing = "plan the AI provider seed";
   try {
-    rows = await loadProviders(client(sql));
+    const { lockTimeoutMs, timeoutMs } = lockOptions(options);
+    const deadline = new Deadline(timeoutMs);
+    const desired = await desiredProviders(options);
+    const keyring = await keyringFrom(options.encryptionKeys, desired.env);
+    const normalised = performance.now();
+    timings.normaliseMs = normalised - started;
+    let entries: SeedPlan["entries"] = [];
+    if (desired.providers.length > 0) {
+      const snapshot = await readSnapshot(new Store(sql, deadline), { auditPending: false, lockTimeoutMs }, doing);
+      timings.readMs = performance.now() - normalised;
+      checkSchema(snapshot.columns, doing);
+      entries = planProviders(desired.providers, await storedProviders(snapshot, desired.providers, keyring));
+    }
+    const counts = countEntries(entries);
+    timings.totalMs = performance.now() - started;
+    return { entries, counts, changes: counts.insert > 0 || counts.drift > 0, warnings: desired.warnings, timings };
   } catch (err) {
-    throw databaseError(err, "plan the AI provider seed");
+    throw failure(err, doing, timings, started);
   }
-  const read = performance.now();
-  const entries = await planProviders(desired, rows);
-  const end = performance.now();
-  return summarisePlan(entries, warnings, { normaliseMs: normalised - started, readMs: read - normalised, totalMs: end - started });
 }

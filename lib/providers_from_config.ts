@@ -4,27 +4,20 @@
  *
  * @module
  */
-import { computeProviderHash } from "./canonical_json.ts";
+import { isBedrockConfigured, newBedrockSettings } from "./_settings.ts";
+import { canonicalJSON, canonicalProvider } from "./canonical_json.ts";
 import { ConfigError } from "./errors.ts";
 import { type Logger, noopLogger } from "./logger.ts";
-import { isBedrockConfigured, newBedrockSettings } from "./settings.ts";
 import {
   AI_PROVIDER_NAME_PATTERN,
   type AIBridgeConfig,
   type AIProviderType,
   type BedrockSettings,
-  type CanonicalAIProvider,
   type DesiredAIProvider,
   isAIProviderType,
+  MAX_AI_PROVIDER_NAME_LENGTH,
 } from "./types.ts";
 
-/** The canonical (hashed) fields of a provider. */
-export function canonicalOf(type: string, baseURL: string, bedrock: BedrockSettings | null): CanonicalAIProvider {
-  return { type, baseURL, bedrockRegion: bedrock?.region ?? "" };
-}
-
-// The hash is filled in once every provider is known: all digests then run
-// at the same time instead of one await each.
 function desired(
   name: string,
   type: AIProviderType,
@@ -32,7 +25,7 @@ function desired(
   keys: string[],
   bedrock: BedrockSettings | null,
 ): DesiredAIProvider {
-  return { name, type, baseURL, keys, bedrock, hash: "" };
+  return { name, type, baseURL, keys, bedrock };
 }
 
 /**
@@ -46,10 +39,12 @@ function desired(
  * @example
  * ```ts
  * import { providersFromConfig } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
  * const providers = await providersFromConfig({
  *   legacyOpenAI: { baseURL: "https://api.openai.com/v1/", key: "sk-example" },
  * });
- * providers[0].name; // "openai"
+ * assert.equal(providers[0].name, "openai");
+ * assert.deepEqual(providers[0].keys, ["sk-example"]);
  * ```
  *
  * @param config The configuration, e.g. from `readAIBridgeConfig`.
@@ -58,7 +53,15 @@ function desired(
  * @throws {ConfigError} on an invalid name, a name used by both a legacy and
  *   an indexed provider, or one name with conflicting fields.
  */
-export async function providersFromConfig(config: AIBridgeConfig, logger: Logger = noopLogger): Promise<DesiredAIProvider[]> {
+export function providersFromConfig(config: AIBridgeConfig, logger: Logger = noopLogger): Promise<DesiredAIProvider[]> {
+  try {
+    return Promise.resolve(normalise(config, logger));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function normalise(config: AIBridgeConfig, logger: Logger): DesiredAIProvider[] {
   const out = new Map<string, DesiredAIProvider>();
   const legacyNames = new Set<string>();
   const problems: string[] = [];
@@ -112,6 +115,12 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
       problems.push(`invalid AI provider name ${JSON.stringify(name)}: must match ${AI_PROVIDER_NAME_PATTERN.source}`);
       continue;
     }
+    if (name.length > MAX_AI_PROVIDER_NAME_LENGTH) {
+      problems.push(
+        `invalid AI provider name ${JSON.stringify(`${name.slice(0, 24)}…`)}: ${name.length} characters, at most ${MAX_AI_PROVIDER_NAME_LENGTH}`,
+      );
+      continue;
+    }
     if (!isAIProviderType(rawType)) {
       logger.warn("skipping indexed AI provider with unsupported type", { name, type: rawType });
       continue;
@@ -160,12 +169,6 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
     indexed.push(desired(name, type, baseURL, keys, bedrock));
   }
 
-  await Promise.all(
-    [...out.values(), ...indexed].map(async (dp) => {
-      dp.hash = await computeProviderHash(canonicalOf(dp.type, dp.baseURL, dp.bedrock));
-    }),
-  );
-
   for (const dp of indexed) {
     const name = dp.name;
     if (legacyNames.has(name)) {
@@ -177,7 +180,7 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
     const existing = out.get(name);
     if (existing !== undefined) {
       // Same name and same canonical form: the first one wins, silently.
-      if (existing.hash !== dp.hash) {
+      if (canonicalJSON(canonicalProvider(existing)) !== canonicalJSON(canonicalProvider(dp))) {
         problems.push(`duplicate AI provider name ${JSON.stringify(name)} with conflicting fields`);
       }
       continue;
@@ -190,7 +193,7 @@ export async function providersFromConfig(config: AIBridgeConfig, logger: Logger
   return [...out.keys()].sort(byteOrder).map((n) => out.get(n)!);
 }
 
-/** Compares strings by UTF-16 code units, which matches byte order for names. */
-export function byteOrder(a: string, b: string): number {
+// Compares strings by UTF-16 code units, which matches byte order for names.
+function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

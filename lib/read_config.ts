@@ -6,8 +6,15 @@
 import { ConfigError } from "./errors.ts";
 import { type EnvRecord, readTextFile } from "./runtime_env.ts";
 import { type Logger, noopLogger } from "./logger.ts";
-import { AI_PROVIDER_NAME_PATTERN, AI_PROVIDER_TYPES, type AIBridgeConfig, type AIProviderConfig } from "./types.ts";
-import { isAIProviderType } from "./types.ts";
+import {
+  AI_PROVIDER_NAME_PATTERN,
+  AI_PROVIDER_TYPES,
+  type AIBridgeConfig,
+  type AIProviderConfig,
+  isAIProviderType,
+  MAX_AI_PROVIDER_NAME_LENGTH,
+} from "./types.ts";
+import { isBedrockConfigured } from "./_settings.ts";
 
 /** The default prefixes: the original and its newer alias. */
 export const DEFAULT_ENV_PREFIXES: readonly [string, string] = ["CODER_AIBRIDGE_", "CODER_AI_GATEWAY_"];
@@ -109,11 +116,12 @@ function readValueFile(variable: string, path: string, problems: string[]): stri
  * @example
  * ```ts
  * import { readAIBridgeConfig } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
  * const config = readAIBridgeConfig({
  *   CODER_AI_GATEWAY_PROVIDER_0_TYPE: "openai",
  *   CODER_AI_GATEWAY_PROVIDER_0_KEYS: "sk-one,sk-two",
  * });
- * config.providers?.[0].keys; // ["sk-one", "sk-two"]
+ * assert.deepEqual(config.providers?.[0].keys, ["sk-one", "sk-two"]);
  * ```
  *
  * @param env The environment, e.g. `process.env`.
@@ -174,7 +182,7 @@ export function readAIBridgeConfig(env: EnvRecord, options: ReadConfigOptions = 
     providers: [],
   };
   const b = config.legacyBedrock!;
-  if (config.legacyAnthropic!.key !== "" && (b.baseURL !== "" || b.region !== "" || b.accessKey !== "" || b.accessKeySecret !== "")) {
+  if (config.legacyAnthropic!.key !== "" && isBedrockConfigured(b.baseURL!, { region: b.region!, accessKey: b.accessKey, accessKeySecret: b.accessKeySecret })) {
     problems.push(
       `${primary}ANTHROPIC_KEY and ${primary}BEDROCK_* are mutually exclusive; Bedrock authenticates with its access keys or the AWS credential chain, so unset ${primary}ANTHROPIC_KEY`,
     );
@@ -309,7 +317,11 @@ function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], 
       problems.push(`provider ${n}: unknown TYPE ${JSON.stringify(type)} (must be one of: ${AI_PROVIDER_TYPES.join(", ")})`);
     }
     const effectiveName = name || type;
-    if (effectiveName !== "" && !AI_PROVIDER_NAME_PATTERN.test(effectiveName)) {
+    if (effectiveName.length > MAX_AI_PROVIDER_NAME_LENGTH) {
+      problems.push(
+        `provider ${n}: NAME is ${effectiveName.length} characters long, at most ${MAX_AI_PROVIDER_NAME_LENGTH} (the database's unique index cannot hold longer names)`,
+      );
+    } else if (effectiveName !== "" && !AI_PROVIDER_NAME_PATTERN.test(effectiveName)) {
       problems.push(
         `${label}: invalid AI provider name ${
           JSON.stringify(effectiveName)
@@ -318,8 +330,11 @@ function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], 
     }
 
     const anyBedrockField = [...fields.keys()].some((f) => f.startsWith("BEDROCK_"));
-    const bedrockConfigured = p.bedrockBaseURL !== "" || p.bedrockRegion !== "" ||
-      accessKeys.some((k) => k !== "") || accessKeySecrets.some((k) => k !== "");
+    const bedrockConfigured = isBedrockConfigured(p.bedrockBaseURL!, {
+      region: p.bedrockRegion!,
+      accessKey: accessKeys.find((k) => k !== ""),
+      accessKeySecret: accessKeySecrets.find((k) => k !== ""),
+    });
     const hasKeys = fields.has("KEY") || fields.has("KEYS");
     if (anyBedrockField && type !== "anthropic" && type !== "bedrock" && isAIProviderType(type)) {
       problems.push(`${label}: BEDROCK_* fields are only supported with TYPE "anthropic" or "bedrock"`);

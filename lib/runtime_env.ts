@@ -23,8 +23,9 @@ interface RuntimeGlobals {
  * @example
  * ```ts
  * import { runtimeEnv } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
  * const env = runtimeEnv();
- * typeof env; // "object"
+ * assert.equal(typeof env, "object");
  * ```
  *
  * @returns The environment.
@@ -49,6 +50,7 @@ export function runtimeEnv(): EnvRecord {
 }
 
 /**
+ * Internal (not exported from `mod.ts`; the CLI and the config reader use it).
  * Reads a UTF-8 text file: `Deno.readTextFileSync` on Deno (which needs
  * `--allow-read`, asked for only when a file is actually read), `node:fs`
  * on Node and Bun. Synchronous, because reading the configuration is.

@@ -38,9 +38,67 @@ export const AI_PROVIDER_NAME_PATTERN: RegExp = /^[a-z0-9]+(-[a-z0-9]+)*$/;
  */
 export const LOCK_ID_AI_PROVIDERS_ENV_SEED = 10;
 
-/** Tells whether a string is one of {@link AI_PROVIDER_TYPES}. */
+/**
+ * The longest provider name accepted, in characters. The database's unique
+ * index on `name` cannot hold arbitrarily long values (a btree entry must fit
+ * in a third of a page), so a longer name is a configuration error found
+ * before anything is sent rather than a failed seed.
+ */
+export const MAX_AI_PROVIDER_NAME_LENGTH = 128;
+
+/** How long the seed and `applySchema` wait for the advisory lock by default, in milliseconds: 30 s. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+
+/** The default deadline of a whole seed or plan, in milliseconds: 60 s. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/**
+ * The largest timeout any option accepts, in milliseconds: 2^31 - 1, the
+ * limit of Postgres' timeout settings and of JavaScript timers.
+ */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * The `application_name` the seed's transaction takes while it holds the
+ * lock, so `pg_stat_activity` (and a blocked replica's `LockTimeoutError`)
+ * says who holds lock 10.
+ */
+export const SEED_APPLICATION_NAME = "aibridge-seed";
+
+/**
+ * Tells whether a string is one of {@link AI_PROVIDER_TYPES}.
+ *
+ * @example
+ * ```ts
+ * import { isAIProviderType } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
+ * assert.equal(isAIProviderType("openai"), true);
+ * assert.equal(isAIProviderType("OpenAI"), false);
+ * ```
+ *
+ * @param value Any string.
+ * @returns Whether it names a provider type.
+ */
 export function isAIProviderType(value: string): value is AIProviderType {
   return (AI_PROVIDER_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * A `postgres` (porsager) client, as `postgres(url)` returns it, with any
+ * options the host chose. Described by the few members the library uses,
+ * so the public types do not depend on one version of the client's typings.
+ */
+export interface Sql {
+  /** Runs a tagged-template query. */
+  // deno-lint-ignore no-explicit-any
+  (template: TemplateStringsArray, ...parameters: any[]): PromiseLike<unknown>;
+  /** Runs a query given as text. */
+  // deno-lint-ignore no-explicit-any
+  unsafe(query: string, parameters?: any[], options?: any): PromiseLike<unknown>;
+  /** Reserves one connection of the pool. */
+  reserve(): Promise<unknown>;
+  /** Closes the client's connections. */
+  end(options?: { timeout?: number | null }): Promise<void>;
 }
 
 /** The legacy single-provider OpenAI variables. */
@@ -146,7 +204,7 @@ export interface CanonicalAIProvider {
   bedrockRegion: string;
 }
 
-/** A provider the environment asks for, normalised and hashed. */
+/** A provider the environment asks for, normalised. */
 export interface DesiredAIProvider {
   /** Unique name. */
   name: string;
@@ -158,6 +216,4 @@ export interface DesiredAIProvider {
   keys: string[];
   /** Bedrock settings, or `null` for a non-Bedrock provider. */
   bedrock: BedrockSettings | null;
-  /** Lower-case hex SHA-256 of the canonical form; see {@link CanonicalAIProvider}. */
-  hash: string;
 }

@@ -1,0 +1,62 @@
+/**
+ * Internal. Turns what the client or the server threw into a
+ * {@link SeedError} that says what failed and what to do: never the query's
+ * parameters or text (they hold API keys), never the database's host, port,
+ * user or password, always the server's own reason and SQLSTATE.
+ *
+ * @module
+ */
+import { errorText } from "./_store.ts";
+import { SeedError } from "./errors.ts";
+
+// postgres.js names the server in connection errors ("connect ECONNREFUSED
+// 10.0.0.5:5432", "write CONNECTION_CLOSED db.internal:5432"): the address
+// is the operator's to know, not every log's.
+function withoutAddress(text: string): string {
+  return text
+    .replace(/\[[0-9a-f:]+\]:\d+/gi, "<database>")
+    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, "<database>")
+    .replace(/\b[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b/gi, "<database>")
+    .replace(/postgres(?:ql)?:\/\/\S+/gi, "<database url>");
+}
+
+const PERMISSION_HINT =
+  "grant the seed's role the rights the README lists (SELECT and INSERT on ai_providers, ai_provider_keys and ai_provider_audit, UPDATE on ai_provider_audit)";
+
+/**
+ * Maps an error to a {@link SeedError}; a `SeedError` passes through.
+ *
+ * @param err What was thrown.
+ * @param doing What the library was doing, e.g. `seed AI providers from the environment`.
+ */
+export function databaseError(err: unknown, doing: string): SeedError {
+  if (err instanceof SeedError) return err;
+  const code = (err as { code?: unknown })?.code;
+  const message = withoutAddress(errorText(err));
+  // The cause keeps the message and the SQLSTATE, nothing else: postgres.js
+  // keeps `parameters` and `query` on its errors.
+  const cause = Object.assign(new Error(message), { code });
+  if (code === "42P01" || code === "42704") {
+    return new SeedError(
+      "schema_missing",
+      `${doing}: the ai_providers tables do not exist in this database (${message}); create them with applySchema(sql) first`,
+      { cause },
+    );
+  }
+  if (code === "42703") {
+    return new SeedError(
+      "schema_mismatch",
+      `${doing}: a table of the seed lacks a column it needs (${message}); compare it with SCHEMA_SQL, or create the tables with applySchema(sql) in an empty database`,
+      { cause },
+    );
+  }
+  if (code === "42501") {
+    return new SeedError("permission_denied", `${doing}: ${message}; ${PERMISSION_HINT}`, { cause });
+  }
+  if (code === "57014") {
+    return new SeedError("timeout", `${doing}: a statement was cancelled (${message}); nothing was written. Retry, or raise timeoutMs`, {
+      cause,
+    });
+  }
+  return new SeedError("database_error", `${doing}: ${message}; nothing was written`, { cause });
+}

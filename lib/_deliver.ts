@@ -1,0 +1,103 @@
+/**
+ * Internal. After the commit, and only then: the post-commit log lines and
+ * the audit entries handed to the host's sink.
+ *
+ * With the audit table (`ai_provider_audit`, created by `applySchema`) the
+ * entries were written in the seed's own transaction; here they are
+ * claimed, delivered and marked delivered, together with any an earlier run
+ * left undelivered (it crashed, or its connection was cut, between commit
+ * and delivery), so every entry reaches the sink once. Without the table (a
+ * Coder database) the entries go straight from memory to the sink.
+ *
+ * @module
+ */
+import type { Deadline } from "./_deadline.ts";
+import type { Store } from "./_store.ts";
+import type { AuditEntry, AuditSink } from "./audit.ts";
+import type { Logger } from "./logger.ts";
+import type { AuditFailure } from "./report.ts";
+
+/** What delivery achieved. */
+export interface Delivery {
+  /** Entries the sink accepted. */
+  delivered: number;
+  /** Entries it refused (kept for the next start when the table exists). */
+  failures: AuditFailure[];
+}
+
+async function record(sink: AuditSink, entry: AuditEntry, logger: Logger, deadline: Deadline): Promise<AuditFailure | null> {
+  try {
+    await deadline.race(Promise.resolve().then(() => sink.record(entry)), "deliver an audit entry");
+    return null;
+  } catch (err) {
+    // A failing sink must not undo a committed seed: report it and go on.
+    const message = err instanceof Error ? err.message : String(err);
+    logger.error("failed to record audit entry for env-seeded ai provider", {
+      resource_type: entry.resourceType,
+      resource_id: entry.resourceId,
+      error: message,
+    });
+    return { resourceType: entry.resourceType, resourceId: entry.resourceId, message };
+  }
+}
+
+/** Logs the post-commit lines for the rows just inserted. */
+export function logCommitted(entries: readonly AuditEntry[], logger: Logger): void {
+  for (const e of entries) {
+    if (e.resourceType === "ai_provider") {
+      logger.info("env-seeded ai provider", { provider_id: e.resourceId, name: e.providerName, type: e.fields.type, base_url: e.fields.base_url });
+    } else {
+      logger.info("env-seeded ai provider key", { key_id: e.resourceId, provider_id: e.fields.provider_id, api_key: e.fields.api_key });
+    }
+  }
+}
+
+/** Hands `entries` (just committed) to the sink, from memory: the path without the audit table. */
+export async function deliverFromMemory(
+  entries: readonly AuditEntry[],
+  sink: AuditSink,
+  logger: Logger,
+  deadline: Deadline,
+): Promise<Delivery> {
+  const failures: AuditFailure[] = [];
+  for (const entry of entries) {
+    const failure = await record(sink, entry, logger, deadline);
+    if (failure !== null) failures.push(failure);
+  }
+  return { delivered: entries.length - failures.length, failures };
+}
+
+function revive(text: string): AuditEntry {
+  const e = JSON.parse(text) as AuditEntry & { time: string };
+  return { ...e, time: new Date(e.time) };
+}
+
+/**
+ * Claims every undelivered entry of the audit table, delivers it and marks
+ * it delivered; a refused entry is given back for the next start. A claim
+ * older than `leaseMs` (its run died after claiming) is taken over.
+ */
+export async function deliverFromTable(
+  store: Store,
+  sink: AuditSink,
+  logger: Logger,
+  deadline: Deadline,
+  leaseMs: number,
+): Promise<Delivery> {
+  const claim = crypto.randomUUID();
+  const claimed = await store.claimAudit(claim, leaseMs);
+  if (claimed.length === 0) return { delivered: 0, failures: [] };
+  const delivered: string[] = [];
+  const failed: string[] = [];
+  const failures: AuditFailure[] = [];
+  for (const row of claimed) {
+    const failure = await record(sink, revive(row.entry), logger, deadline);
+    if (failure === null) delivered.push(row.id);
+    else {
+      failed.push(row.id);
+      failures.push(failure);
+    }
+  }
+  await store.settleAudit(claim, delivered, failed);
+  return { delivered: delivered.length, failures };
+}
