@@ -1,5 +1,7 @@
-// Runs a TypeScript file as a separate OS process on the runtime the suite
-// itself runs on (Node through tsx, Deno or Bun).
+// Child processes for the suite and its scripts: spawn a command and
+// collect its output (spawnCapture), or keep it running and watch its output
+// (spawnProcess); and run a TypeScript file as a separate OS process on the
+// runtime the suite itself runs on (Node through tsx, Deno or Bun).
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -12,6 +14,112 @@ export function currentRuntime(): RuntimeName {
   if (g.Deno !== undefined) return "deno";
   if (g.Bun !== undefined) return "bun";
   return "node";
+}
+
+/** The outcome of a child process. */
+export interface ChildResult {
+  /** Its exit code; 1 when a signal ended it. */
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The signal that ended it, if one did. */
+  signal?: string | null;
+  /** Whether `timeoutMs` ran out and it was killed. */
+  timedOut?: boolean;
+}
+
+/** Options of {@link spawnCapture} and {@link spawnProcess}. */
+export interface SpawnOptions {
+  /** The child's whole environment (not added to ours); default this process's. */
+  env?: Record<string, string | undefined>;
+  /** Its working folder; default ours. */
+  cwd?: string;
+  /** Written to its stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+  /** Kills it (SIGKILL) when it runs longer; the result then says `timedOut`. */
+  timeoutMs?: number;
+  /** Called as output arrives, with all of stdout so far. */
+  onStdout?: (stdout: string) => void;
+  /** Called as output arrives, with all of stderr so far. */
+  onStderr?: (stderr: string) => void;
+}
+
+/** A running child. */
+export interface SpawnedProcess {
+  /** Its process id (undefined when it could not start). */
+  pid: number | undefined;
+  /** Its stdout so far. */
+  stdout(): string;
+  /** Its stderr so far. */
+  stderr(): string;
+  /** Settles when it has exited and its output is closed; rejects when it could not start. */
+  result: Promise<ChildResult>;
+  /** Sends it a signal (default SIGTERM) unless it has exited. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+function definedEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Starts `cmd` with `args` and collects its output as it runs. */
+export function spawnProcess(cmd: string, args: string[], options: SpawnOptions = {}): SpawnedProcess {
+  const child = spawn(cmd, args, {
+    cwd: options.cwd,
+    env: definedEnv(options.env ?? process.env),
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  let timedOut = false;
+  let exited = false;
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stdout!.on("data", (d: string) => {
+    stdout += d;
+    options.onStdout?.(stdout);
+  });
+  child.stderr!.on("data", (d: string) => {
+    stderr += d;
+    options.onStderr?.(stderr);
+  });
+  if (options.input !== undefined) {
+    child.stdin!.on("error", () => {}); // a child that exits without reading it
+    child.stdin!.end(options.input);
+  }
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, options.timeoutMs);
+  const result = new Promise<ChildResult>((resolve, reject) => {
+    child.on("exit", () => (exited = true));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${cmd}: ${e.message}`, { cause: e }));
+    });
+    child.on("close", (code, signal) => {
+      exited = true;
+      clearTimeout(timer);
+      if (timedOut) stderr += `\n[killed after ${options.timeoutMs} ms]`;
+      resolve({ code: code ?? 1, stdout, stderr, signal, timedOut });
+    });
+  });
+  return {
+    pid: child.pid,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    result,
+    kill(signal = "SIGTERM") {
+      if (!exited) child.kill(signal);
+    },
+  };
+}
+
+/** Runs `cmd` with `args` to its end and returns its exit code and output. */
+export function spawnCapture(cmd: string, args: string[], options: SpawnOptions = {}): Promise<ChildResult> {
+  return spawnProcess(cmd, args, options).result;
 }
 
 /** Options of {@link runScript}. */
@@ -49,13 +157,6 @@ export function testPath(relative: string): string {
   return fileURLToPath(new URL(relative, import.meta.url));
 }
 
-/** The outcome of a child process. */
-export interface ChildResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `script` with `env` added to the environment, and collects its output. */
 export function runScript(
   script: string,
@@ -64,13 +165,5 @@ export function runScript(
   options: RunOptions = {},
 ): Promise<ChildResult> {
   const [cmd, baseArgs] = runtimeCommand(script, options);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...baseArgs, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return spawnCapture(cmd, [...baseArgs, ...args], { env: { ...process.env, ...env } });
 }
