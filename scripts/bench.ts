@@ -12,6 +12,7 @@ import postgres from "postgres";
 import { applySchema, type DesiredAIProvider, providersFromConfig, seedAIProvidersFromEnv } from "../mod.ts";
 import { encodeSettings } from "../lib/settings.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
+import { createDatabase } from "../tests/_db.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,100,1000,10000").split(",").map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -30,21 +31,16 @@ function providersOf(n: number) {
 }
 
 async function withFreshDb<T>(fn: (sql: postgres.Sql, count: () => number) => Promise<T>): Promise<T> {
-  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  const name = `bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  await admin.unsafe(`create database ${name}`);
-  const u = new URL(baseUrl);
-  u.pathname = `/${name}`;
+  const db = await createDatabase(baseUrl, { prefix: "bench_" });
   let statements = 0;
-  const sql = postgres(u.toString(), { max: 1, onnotice: () => {}, debug: () => void statements++ });
+  const sql = postgres(db.url, { max: 1, onnotice: () => {}, debug: () => void statements++ });
   try {
     await applySchema(sql);
     statements = 0;
     return await fn(sql, () => statements);
   } finally {
     await sql.end();
-    await admin.unsafe(`drop database ${name} with (force)`);
-    await admin.end();
+    await db.drop();
   }
 }
 

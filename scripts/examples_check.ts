@@ -6,12 +6,13 @@
 //   examples/node.mjs       imports the built package by its name (run `npm run build` first)
 //
 //   tsx scripts/with_postgres.ts -- tsx scripts/examples_check.ts   (npm run check:examples)
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { maskSecret } from "../mod.ts";
+import { createDatabase } from "../tests/_db.ts";
+import { type ChildResult as Result, spawnCapture, spawnProcess } from "../tests/_spawn.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -53,42 +54,19 @@ function exampleEnv(extra: Record<string, string>): Record<string, string> {
 
 const noClearKey = (text: string) => Object.values(KEYS).every((k) => !text.includes(k));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (e) => (stderr += `cannot run ${cmd}: ${e.message}`));
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
+  return spawnCapture(cmd, args, { cwd: root, env, timeoutMs });
 }
-
-const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
 
 /** Runs `fn` with a fresh, empty database (no schema: each example applies it), then drops it. */
 async function withDatabase(label: string, fn: (url: string, sql: postgres.Sql) => Promise<void>): Promise<void> {
-  const name = `examples_${label}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-  await admin.unsafe(`create database ${name}`);
-  const u = new URL(serverUrl!);
-  u.pathname = `/${name}`;
-  const sql = postgres(u.toString(), { max: 1, onnotice: () => {} });
+  const db = await createDatabase(serverUrl!, { prefix: `examples_${label}_` });
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} });
   try {
-    await fn(u.toString(), sql);
+    await fn(db.url, sql);
   } finally {
     await sql.end();
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await db.drop();
   }
 }
 
@@ -152,25 +130,18 @@ interface Server {
 
 /** Starts the Bun example and waits for its "listening on" line (or its exit). */
 function startBunServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(bin("bun"), ["examples/bun-server.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const result = new Promise<Result>((resolve) => {
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
+  return new Promise((resolve, reject) => {
+    const server = (url: string | null): Server => ({ url, result: child.result, stop: () => child.kill("SIGTERM") });
+    const child = spawnProcess(bin("bun"), ["examples/bun-server.ts"], {
+      cwd: root,
+      env,
+      timeoutMs: 60_000,
+      onStdout(stdout) {
+        const m = /^listening on (http:\/\/\S+)$/m.exec(stdout);
+        if (m) resolve(server(m[1]));
+      },
     });
-  });
-  return new Promise((resolve) => {
-    const server = (url: string | null): Server => ({ url, result, stop: () => child.kill("SIGTERM") });
-    child.stdout.on("data", (d) => {
-      stdout += d;
-      const m = /^listening on (http:\/\/\S+)$/m.exec(stdout);
-      if (m) resolve(server(m[1]));
-    });
-    void result.then(() => resolve(server(null)));
+    child.result.then(() => resolve(server(null)), reject);
   });
 }
 
@@ -247,13 +218,9 @@ async function nodeExample(): Promise<void> {
   });
 }
 
-try {
-  await denoExample();
-  await bunExample();
-  await nodeExample();
-} finally {
-  await admin.end();
-}
+await denoExample();
+await bunExample();
+await nodeExample();
 if (failures > 0) {
   console.log(`examples: ${failures} check(s) failed`);
   process.exit(1);

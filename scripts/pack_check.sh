@@ -2,7 +2,7 @@
 # What a user installs from npm works: builds and packs the package, checks
 # what the tarball ships, installs it into a scratch project outside the
 # repository, then runs an ESM script (scripts/pack_smoke/smoke.mjs, with a
-# real seed on DATABASE_URL's server), a TypeScript type-check
+# real seed in a database of its own), a TypeScript type-check
 # (scripts/pack_smoke/types.ts, moduleResolution nodenext), the Node
 # example on Node, Deno and Bun, and the aibridge-seed bin, all against the
 # installed copy.
@@ -14,7 +14,27 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 : "${DATABASE_URL:?DATABASE_URL is not set: run npm run check:pack, which starts an embedded PostgreSQL}"
 
 scratch=$(mktemp -d /tmp/aibridge-seed-pack-XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
+# Every database this check creates, on DATABASE_URL's server, through the
+# suite's harness (tests/_db.ts); each is dropped after use, and on exit
+# whatever the outcome.
+databases=() # created and not dropped yet
+database() { (cd "$repo" && node_modules/.bin/tsx scripts/database.ts "$@"); }
+# new_database PREFIX: creates a database and sets $url to its URL.
+new_database() {
+  url=$(database create "$1")
+  databases+=("$url")
+}
+drop_database() {
+  database drop "$1"
+  local d kept=()
+  for d in "${databases[@]}"; do [ "$d" = "$1" ] || kept+=("$d"); done
+  databases=("${kept[@]}")
+}
+cleanup() {
+  for d in "${databases[@]}"; do database drop "$d" || true; done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
 ok() { echo "ok - $*"; }
 
 cd "$repo"
@@ -53,22 +73,13 @@ deps=$(node -p 'Object.keys(require("./node_modules/@aibridge/seed/package.json"
 }
 ok "postgres is the only dependency"
 
-node smoke.mjs
+# smoke.mjs seeds the database it is given.
+new_database pack_smoke_
+DATABASE_URL="$url" node smoke.mjs
+drop_database "$url"
 "$repo/node_modules/.bin/tsc" -p tsconfig.json
 ok "tsc (moduleResolution nodenext) type-checks types.ts against the installed .d.ts files"
 
-# database create|drop NAME: on DATABASE_URL's server; prints NAME's URL.
-database() {
-  node --input-type=module -e '
-    import postgres from "postgres";
-    const [action, name] = process.argv.slice(1);
-    const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice() {} });
-    await admin.unsafe(action === "create" ? `create database ${name}` : `drop database if exists ${name} with (force)`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    console.log(url.href);' "$@"
-}
 # The Node example, as a user would run it from the installed package; Deno
 # (with exactly --allow-env --allow-net) and Bun run the same file from the
 # same node_modules. Each gets a database of its own.
@@ -79,11 +90,10 @@ for runtime in node deno bun; do
     deno) cmd=("$repo/node_modules/.bin/deno" run --no-prompt --allow-env --allow-net node.mjs) ;;
     bun) cmd=("$repo/node_modules/.bin/bun" node.mjs) ;;
   esac
-  name="pack_example_${runtime}_$$"
-  url=$(database create "$name")
+  new_database "pack_example_${runtime}_"
   code=0
   out=$(DATABASE_URL="$url" CODER_AIBRIDGE_OPENAI_KEY=$key "${cmd[@]}" 2>&1) || code=$?
-  database drop "$name" >/dev/null
+  drop_database "$url"
   if [ "$code" != 0 ] || ! grep -Eq '^openai +openai +inserted +sk-p\.\.\.6789$' <<<"$out" || grep -q "$key" <<<"$out"; then
     printf '%s printed (exit code %s):\n%s\n' "${cmd[*]}" "$code" "$out" >&2
     exit 1
@@ -97,8 +107,7 @@ if [ -n "$(node -p 'require("./node_modules/@aibridge/seed/package.json").bin?.[
   cli=node_modules/.bin/aibridge-seed
   help=$("$cli" --help)
   grep -q '^Usage: aibridge-seed' <<<"$help"
-  name="pack_cli_$$"
-  url=$(database create "$name")
+  new_database pack_cli_
   export CODER_AIBRIDGE_OPENAI_KEY=$key
   codes=""
   for command in schema check apply check; do
@@ -111,7 +120,7 @@ if [ -n "$(node -p 'require("./node_modules/@aibridge/seed/package.json").bin?.[
     fi
   done
   unset CODER_AIBRIDGE_OPENAI_KEY
-  database drop "$name" >/dev/null
+  drop_database "$url"
   if [ "$codes" != " schema=0 check=2 apply=0 check=0" ]; then
     echo "aibridge-seed exit codes:$codes (expected schema=0 check=2 apply=0 check=0)" >&2
     exit 1

@@ -1,8 +1,10 @@
 // Test database harness. Every test gets a database of its own on the
 // server DATABASE_URL names (`npm test` starts an embedded one), and the
-// database is dropped afterwards whatever the outcome.
+// database is dropped afterwards whatever the outcome. createDatabase and
+// dropDatabase are the one place databases are created and dropped: the
+// benchmark, the examples check and the pack check (through
+// scripts/database.ts) use them too.
 import postgres from "postgres";
-import { applySchema } from "../mod.ts";
 
 /** A client with the full `postgres` typings. */
 // deno-lint-ignore no-explicit-any
@@ -19,11 +21,60 @@ export function serverUrl(): string {
   return url;
 }
 
-/** The URL of database `name` on the test server. */
-export function databaseUrl(name: string): string {
-  const u = new URL(serverUrl());
+/** The URL of database `name` on `server` (default the test server). */
+export function databaseUrl(name: string, server: string = serverUrl()): string {
+  const u = new URL(server);
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+/** A database created by {@link createDatabase}. */
+export interface Database {
+  /** Its name. */
+  name: string;
+  /** Its URL, on the server it was created on. */
+  url: string;
+  /** Drops it, disconnecting whoever is still connected; once is enough, again does nothing. */
+  drop(): Promise<void>;
+}
+
+/** Options of {@link createDatabase}. */
+export interface CreateDatabaseOptions {
+  /** The start of its name (lower-case letters, digits, `_`); a random suffix follows. Default `seed_test_`. */
+  prefix?: string;
+}
+
+const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function checkName(name: string): string {
+  if (!DATABASE_NAME.test(name)) throw new Error(`not a database name this harness creates: ${JSON.stringify(name)}`);
+  return name;
+}
+
+async function admin<T>(server: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(server, { max: 1, onnotice: () => {} });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Creates an empty database with a fresh name on `server` (default the test server). */
+export async function createDatabase(server: string = serverUrl(), options: CreateDatabaseOptions = {}): Promise<Database> {
+  const name = checkName(`${options.prefix ?? "seed_test_"}${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`);
+  await admin(server, (sql) => sql.unsafe(`create database ${name}`));
+  let dropped: Promise<void> | undefined;
+  return {
+    name,
+    url: databaseUrl(name, server),
+    drop: () => (dropped ??= dropDatabase(name, server)),
+  };
+}
+
+/** Drops database `name` on `server` (default the test server) if it exists, disconnecting its sessions. */
+export async function dropDatabase(name: string, server: string = serverUrl()): Promise<void> {
+  await admin(server, (sql) => sql.unsafe(`drop database if exists ${checkName(name)} with (force)`));
 }
 
 /** A per-test database. */
@@ -40,23 +91,21 @@ export interface TestDb {
   connect(options?: postgres.Options<Record<string, postgres.PostgresType>>): Sql;
 }
 
-async function admin<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(serverUrl(), { max: 1, onnotice: () => {} });
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end();
-  }
+/** Options of {@link withDatabase}. */
+export interface WithDatabaseOptions extends CreateDatabaseOptions {
+  /** Apply the schema first (default true). */
+  schema?: boolean;
+  /** The server; default the test server (DATABASE_URL). */
+  server?: string;
 }
 
 /**
  * Runs `fn` with a fresh database (with the schema applied unless
  * `schema: false`), then drops it.
  */
-export async function withDatabase<T>(fn: (db: TestDb) => Promise<T>, options: { schema?: boolean } = {}): Promise<T> {
-  const name = `seed_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-  await admin((sql) => sql.unsafe(`create database ${name}`));
-  const url = databaseUrl(name);
+export async function withDatabase<T>(fn: (db: TestDb) => Promise<T>, options: WithDatabaseOptions = {}): Promise<T> {
+  const db = await createDatabase(options.server ?? serverUrl(), options);
+  const { name, url } = db;
   const queries: string[] = [];
   const clients: Sql[] = [];
   const connect = (opts = {}) => {
@@ -64,16 +113,19 @@ export async function withDatabase<T>(fn: (db: TestDb) => Promise<T>, options: {
     clients.push(c);
     return c;
   };
-  const sql = connect({ debug: (_conn: number, query: string) => queries.push(query.replace(/\s+/g, " ").trim()) });
   try {
+    const sql = connect({ debug: (_conn: number, query: string) => queries.push(query.replace(/\s+/g, " ").trim()) });
     if (options.schema !== false) {
+      // Loaded here, not above: creating and dropping databases (for
+      // scripts/database.ts and the pack check) needs none of the library.
+      const { applySchema } = await import("../mod.ts");
       await applySchema(sql);
       queries.length = 0;
     }
     return await fn({ name, url, sql, queries, connect });
   } finally {
     await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
-    await admin((sql) => sql.unsafe(`drop database if exists ${name} with (force)`));
+    await db.drop();
   }
 }
 

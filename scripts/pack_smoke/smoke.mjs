@@ -1,6 +1,7 @@
 // Runs in the scratch project of scripts/pack_check.sh, against the package
 // installed from the tarball: the public surface is there, the exports map
-// hides the internals, and a real seed works on DATABASE_URL's server.
+// hides the internals, and a real seed works in the (empty) database
+// DATABASE_URL names.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import postgres from "postgres";
@@ -46,14 +47,10 @@ assert.equal(await seed.computeProviderHash(canonical), createHash("sha256").upd
 assert.throws(() => seed.readAIBridgeConfig({ CODER_AIBRIDGE_PROVIDER_0_TYPE: "nope" }), seed.ConfigError);
 ok("maskSecret, canonicalJSON, computeProviderHash and readAIBridgeConfig behave as specified");
 
-const server = process.env.DATABASE_URL;
-assert.ok(server, "DATABASE_URL is set");
-const name = `pack_check_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-const admin = postgres(server, { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database ${name}`);
-const url = new URL(server);
-url.pathname = `/${name}`;
-const sql = postgres(url.toString(), { onnotice: () => {} });
+// An empty database of its own, created and dropped by pack_check.sh.
+const url = process.env.DATABASE_URL;
+assert.ok(url, "DATABASE_URL is set");
+const sql = postgres(url, { onnotice: () => {} });
 try {
   await seed.applySchema(sql);
   // No `env` option: the library reads process.env.
@@ -71,6 +68,4 @@ try {
   ok("a real seed from process.env inserts, then finds nothing to do, then stops on drift");
 } finally {
   await sql.end();
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.end();
 }
