@@ -10,13 +10,19 @@
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * await applySchema(sql);
  * const env = { CODER_AIBRIDGE_PROVIDER_0_TYPE: "anthropic", CODER_AIBRIDGE_PROVIDER_0_NAME: "mod-example", CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-ant-mod-example" };
- * const plan = await planSeed(sql, { env }); // what would change, read-only
- * const report = await seedAIProvidersFromEnv(sql, { env, lockTimeoutMs: 30_000 });
- * assert.deepEqual(report.entries.map((e) => e.action), plan.entries.map((e) => e.action));
- * await sql`delete from ai_providers where name = 'mod-example'`;
- * await sql.end();
+ * try {
+ *   await applySchema(sql); // only where the tables do not exist yet
+ *   const plan = await planSeed(sql, { env }); // what a seed would do; writes nothing
+ *   assert.deepEqual(plan.entries.map((e) => [e.name, e.action, e.maskedKeys]), [["mod-example", "insert", ["sk...le"]]]);
+ *   const report = await seedAIProvidersFromEnv(sql, { env, lockTimeoutMs: 30_000 });
+ *   assert.deepEqual(report.entries.map((e) => e.action), ["insert"]); // the plan it executed
+ *   assert.equal(report.lockTaken, true);
+ * } finally {
+ *   await sql`delete from ai_provider_audit where entry::jsonb ->> 'providerName' = 'mod-example'`;
+ *   await sql`delete from ai_providers where name = 'mod-example'`; // its keys go with it
+ *   await sql.end();
+ * }
  * ```
  *
  * @module

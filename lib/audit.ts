@@ -41,9 +41,12 @@ export interface MemoryAuditSink extends AuditSink {
  * @example
  * ```ts
  * import { memoryAuditSink } from "@aibridge/seed";
- * const audit = memoryAuditSink();
- * // await seedAIProvidersFromEnv(sql, { audit });
- * audit.entries.length; // 0 before any seed
+ * import assert from "node:assert/strict";
+ * const audit = memoryAuditSink(); // pass it as seedAIProvidersFromEnv(sql, { audit })
+ * assert.equal(audit.entries.length, 0);
+ * const fields = { id: "3f0c", name: "openai" };
+ * await audit.record({ time: new Date(), actor: "system", action: "create", resourceType: "ai_provider", resourceId: "3f0c", providerName: "openai", fields });
+ * assert.deepEqual(audit.entries.map((e) => [e.resourceType, e.providerName]), [["ai_provider", "openai"]]);
  * ```
  *
  * @returns A sink whose `entries` grows with every record.

@@ -13,7 +13,8 @@
  * @example
  * ```ts
  * import { parseDotenv } from "@aibridge/seed";
- * parseDotenv('A=1\n# note\nexport B="two words"'); // { A: "1", B: "two words" }
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(parseDotenv('A=1\n# note\nexport B="two words"\nC=3 # trailing comment'), { A: "1", B: "two words", C: "3" });
  * ```
  *
  * @param text The file's content.

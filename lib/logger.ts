@@ -53,8 +53,18 @@ export interface ConsoleLoggerOptions {
  * @example
  * ```ts
  * import { consoleLogger } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
  * const logger = consoleLogger({ level: "warn" });
- * logger.warn("skipping provider", { name: "openai" }); // WARN  skipping provider  name=openai
+ * const printed: string[] = [];
+ * const { error } = console;
+ * console.error = (line: string) => void printed.push(line); // warn and error go to stderr
+ * try {
+ *   logger.info("seeded", { name: "openai" }); // below the level: dropped
+ *   logger.warn("skipping provider", { name: "openai" });
+ * } finally {
+ *   console.error = error;
+ * }
+ * assert.deepEqual(printed, ["WARN  skipping provider  name=openai"]);
  * ```
  *
  * @param options Minimum level.
@@ -84,10 +94,12 @@ export function consoleLogger(options: ConsoleLoggerOptions = {}): Logger {
  * @example
  * ```ts
  * import { jsonLogger } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
  * const lines: string[] = [];
  * const logger = jsonLogger((line) => lines.push(line));
  * logger.info("seeded", { name: "openai" });
- * JSON.parse(lines[0]).name; // "openai"
+ * const { level, msg, name } = JSON.parse(lines[0]);
+ * assert.deepEqual({ level, msg, name }, { level: "info", msg: "seeded", name: "openai" });
  * ```
  *
  * @param write Receives each line, without a trailing newline.

@@ -9,8 +9,9 @@
  * @example
  * ```ts
  * import { maskSecret } from "@aibridge/seed";
- * maskSecret("sk-ant-api03-abcdefgh"); // "sk-a...efgh"
- * maskSecret("abcd"); // "..."
+ * import assert from "node:assert/strict";
+ * assert.equal(maskSecret("sk-ant-api03-abcdefgh"), "sk-a...efgh");
+ * assert.equal(maskSecret("abcd"), "...");
  * ```
  *
  * @param secret The value to mask.

@@ -71,12 +71,18 @@ export interface PlanOptions {
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * await applySchema(sql);
- * const plan = await planSeed(sql, { env: { CODER_AIBRIDGE_OPENAI_KEY: "sk-example-planned" } });
- * const openai = plan.entries.find((e) => e.name === "openai")!;
- * assert.ok(openai.action === "insert" || openai.action === "unchanged" || openai.action === "drift");
- * assert.equal(plan.counts.insert + plan.counts.unchanged + plan.counts.skipDeleted + plan.counts.drift, plan.entries.length);
- * await sql.end();
+ * try {
+ *   await applySchema(sql);
+ *   const env = { CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_NAME: "plan-example", CODER_AIBRIDGE_PROVIDER_0_KEYS: "sk-plan-example-1,sk-plan-example-2" };
+ *   const plan = await planSeed(sql, { env });
+ *   assert.deepEqual(plan.entries.map((e) => [e.name, e.action, e.keyCount]), [["plan-example", "insert", 2]]);
+ *   assert.deepEqual(plan.counts, { insert: 1, keys: 2, unchanged: 0, skipDeleted: 0, drift: 0 });
+ *   assert.equal(plan.changes, true); // `aibridge-seed check` would exit 2
+ *   const [{ n }] = await sql`select count(*)::int as n from ai_providers where name = 'plan-example'`;
+ *   assert.equal(n, 0); // a plan writes nothing
+ * } finally {
+ *   await sql.end();
+ * }
  * ```
  *
  * @param sql A `postgres` client, configured as the host likes.

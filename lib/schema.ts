@@ -108,11 +108,16 @@ export interface ApplySchemaOptions {
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * await applySchema(sql, { lockTimeoutMs: 10_000 });
- * await applySchema(sql); // again: nothing changes
- * const [{ n }] = await sql`select count(*)::int as n from ai_providers where false`;
- * assert.equal(n, 0);
- * await sql.end();
+ * try {
+ *   await applySchema(sql, { lockTimeoutMs: 10_000 });
+ *   await applySchema(sql); // again: nothing changes
+ *   const tables = await sql`select table_name from information_schema.tables
+ *     where table_schema = current_schema() and table_name in ('ai_providers', 'ai_provider_keys', 'dbcrypt_keys', 'ai_provider_audit')
+ *     order by table_name`;
+ *   assert.deepEqual(tables.map((t) => t.table_name), ["ai_provider_audit", "ai_provider_keys", "ai_providers", "dbcrypt_keys"]);
+ * } finally {
+ *   await sql.end();
+ * }
  * ```
  *
  * @param sql A `postgres` client.

@@ -97,16 +97,25 @@ interface Outcome {
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * await applySchema(sql);
  * const env = { CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_NAME: "doc-example", CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-doc-example-key" };
- * const audit = memoryAuditSink();
- * const first = await seedAIProvidersFromEnv(sql, { env, audit, lockTimeoutMs: 10_000 });
- * const again = await seedAIProvidersFromEnv(sql, { env });
- * assert.equal(again.entries[0].action, "unchanged");
- * assert.equal(again.lockTaken, false); // a restart with nothing to do takes no lock
- * assert.ok(first.counts.insert === 0 || audit.entries.length === 2); // a provider and its key
- * await sql`delete from ai_providers where name = 'doc-example'`;
- * await sql.end();
+ * try {
+ *   await applySchema(sql);
+ *   const audit = memoryAuditSink();
+ *   const first = await seedAIProvidersFromEnv(sql, { env, audit, lockTimeoutMs: 10_000 });
+ *   assert.deepEqual(first.entries.map((e) => [e.name, e.action, e.maskedKeys]), [["doc-example", "insert", ["sk...ey"]]]);
+ *   assert.deepEqual(first.counts, { insert: 1, keys: 1, unchanged: 0, skipDeleted: 0, drift: 0 });
+ *   // One audit entry for the provider, one for its key, after the commit.
+ *   const mine = audit.entries.filter((e) => e.providerName === "doc-example");
+ *   assert.deepEqual(mine.map((e) => e.resourceType), ["ai_provider", "ai_provider_key"]);
+ *
+ *   const again = await seedAIProvidersFromEnv(sql, { env }); // the next start
+ *   assert.equal(again.entries[0].action, "unchanged");
+ *   assert.equal(again.lockTaken, false); // a restart with nothing to do takes no lock
+ * } finally {
+ *   await sql`delete from ai_provider_audit where entry::jsonb ->> 'providerName' = 'doc-example'`;
+ *   await sql`delete from ai_providers where name = 'doc-example'`; // its keys go with it
+ *   await sql.end();
+ * }
  * ```
  *
  * @param sql A `postgres` client, configured as the host likes (any `transform`, `types`, `prepare`; PgBouncer in transaction mode).
