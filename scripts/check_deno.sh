@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The JSR side, each step with no finding: deno.json agrees with
 # package.json, `deno fmt --check`, `deno lint`, `deno check`, `deno doc
-# --lint` of the JSR entry points (mod.ts, and cli.ts when there is one) and
-# `deno publish --dry-run` (which fails on slow types) with no warning.
+# --lint` of the JSR entry points (mod.ts; cli/main.ts, the bin; cli/mod.ts,
+# runCli) and `deno publish --dry-run` (which fails on slow types) with no
+# warning. The JSDoc examples run separately, against a database: npm run
+# test:doc.
 #
 #   npm run check:deno
 set -euo pipefail
@@ -12,20 +14,27 @@ export NO_COLOR=1
 ok() { echo "ok - $*"; }
 
 # One package, two manifests: name, version, license, the postgres range,
-# and the CLI entry when there is one must agree.
+# and the entry points must agree. JSR: "." mod.ts, "./cli" cli/main.ts (the
+# bin), "./run-cli" cli/mod.ts; npm: the same three from dist/ ("./cli" as
+# the aibridge-seed bin).
 node --input-type=module -e '
-  import { existsSync, readFileSync } from "node:fs";
+  import { readFileSync } from "node:fs";
   const deno = JSON.parse(readFileSync("deno.json", "utf8"));
   const npm = JSON.parse(readFileSync("package.json", "utf8"));
   const problems = [];
   for (const k of ["name", "version", "license"]) if (deno[k] !== npm[k]) problems.push(`${k}: deno.json ${deno[k]}, package.json ${npm[k]}`);
   const range = `npm:postgres@${npm.dependencies.postgres}`;
   if (deno.imports?.postgres !== range) problems.push(`deno.json imports.postgres must be ${range}`);
-  const cli = existsSync("cli.ts");
-  if (cli !== (deno.exports["./cli"] === "./cli.ts")) problems.push(`deno.json exports "./cli" must be "./cli.ts" exactly when cli.ts exists`);
-  if (cli !== (npm.bin?.["aibridge-seed"] === "./dist/cli.js")) problems.push(`package.json bin aibridge-seed must be ./dist/cli.js exactly when cli.ts exists`);
+  const jsr = { ".": "./mod.ts", "./cli": "./cli/main.ts", "./run-cli": "./cli/mod.ts" };
+  if (JSON.stringify(deno.exports) !== JSON.stringify(jsr)) problems.push(`deno.json exports must be ${JSON.stringify(jsr)}`);
+  const entry = (path) => ({ types: `./dist/${path}.d.ts`, import: `./dist/${path}.js` });
+  for (const [key, path] of [[".", "mod"], ["./run-cli", "cli/mod"]]) {
+    const e = npm.exports?.[key];
+    if (e?.types !== entry(path).types || e?.import !== entry(path).import) problems.push(`package.json exports ${key} must have types ${entry(path).types} and import ${entry(path).import}`);
+  }
+  if (npm.bin?.["aibridge-seed"] !== "./dist/cli/main.js") problems.push("package.json bin aibridge-seed must be ./dist/cli/main.js");
   if (problems.length > 0) { console.error(problems.join("\n")); process.exit(1); }'
-ok "deno.json and package.json agree (name, version, license, postgres, CLI entry)"
+ok "deno.json and package.json agree (name, version, license, postgres, entry points, bin)"
 
 $deno fmt --check
 ok "deno fmt --check"
@@ -33,8 +42,7 @@ $deno lint
 ok "deno lint"
 
 # The JSR entry points, and the Deno example.
-published=(mod.ts)
-[ -f cli.ts ] && published+=(cli.ts)
+published=(mod.ts cli/main.ts cli/mod.ts)
 $deno check "${published[@]}" examples/deno.ts
 ok "deno check ${published[*]} examples/deno.ts"
 
