@@ -6,11 +6,14 @@
 //                                  node --expose-gc --import tsx scripts/bench.ts)
 //   DATABASE_URL=… npm run bench  (your server)
 //
-// Prints a table. Each case runs in a fresh database; times are the median
-// of RUNS runs.
+// Prints a table (docs/benchmarks.md explains it). Each case runs in a
+// fresh database (tests/_db.ts createDatabase); times are the median of
+// RUNS runs. "statements" are the queries the client sent (its debug
+// hook); "round trips" are the seed report's, and for the baseline, whose
+// every statement is awaited in turn, its statements.
 import postgres from "postgres";
 import { applySchema, type DesiredAIProvider, providersFromConfig, seedAIProvidersFromEnv } from "../mod.ts";
-import { encodeSettings } from "../lib/settings.ts";
+import { encodeSettings } from "../lib/_settings.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 import { createDatabase } from "../tests/_db.ts";
 
@@ -72,6 +75,7 @@ interface Row {
   variant: string;
   ms: number;
   statements: number;
+  roundTrips: number;
   heapMB: string;
 }
 const rows: Row[] = [];
@@ -79,14 +83,16 @@ const rows: Row[] = [];
 for (const n of SIZES) {
   const config = { providers: providersOf(n) };
   const desired = await providersFromConfig(config);
-  const cases: [string, (sql: postgres.Sql) => Promise<unknown>, boolean][] = [
-    ["seed (insert all)", (sql) => seedAIProvidersFromEnv(sql, { config }), false],
-    ["seed (no-op restart)", (sql) => seedAIProvidersFromEnv(sql, { config }), true],
-    ["row-by-row baseline (insert all)", (sql) => rowByRowSeed(sql, desired), false],
+  // Each case resolves to its round trips, or null when they are its statements.
+  const cases: [string, (sql: postgres.Sql) => Promise<number | null>, boolean][] = [
+    ["seed (insert all)", async (sql) => (await seedAIProvidersFromEnv(sql, { config })).roundTrips, false],
+    ["seed (no-op restart)", async (sql) => (await seedAIProvidersFromEnv(sql, { config })).roundTrips, true],
+    ["row-by-row baseline (insert all)", async (sql) => (await rowByRowSeed(sql, desired), null), false],
   ];
   for (const [variant, run, prefill] of cases) {
     const times: number[] = [];
     let statements = 0;
+    let roundTrips: number | null = null;
     let heap = 0;
     for (let r = 0; r < RUNS; r++) {
       await withFreshDb(async (sql, count) => {
@@ -95,21 +101,34 @@ for (const n of SIZES) {
         (globalThis as { gc?: () => void }).gc?.();
         const heapBefore = process.memoryUsage().heapUsed;
         const t0 = performance.now();
-        await run(sql);
+        roundTrips = await run(sql);
         times.push(performance.now() - t0);
         heap = Math.max(heap, process.memoryUsage().heapUsed - heapBefore);
         statements = count() - before;
       });
     }
-    rows.push({ providers: n, variant, ms: median(times), statements, heapMB: mb(Math.max(0, heap)) });
+    rows.push({
+      providers: n,
+      variant,
+      ms: median(times),
+      statements,
+      roundTrips: roundTrips ?? statements,
+      heapMB: mb(Math.max(0, heap)),
+    });
   }
 }
 await server?.stop();
 
-const header = ["providers", "keys", "variant", "median ms", "statements", "heap growth MB"];
-const table = rows.map((
-  r,
-) => [String(r.providers), String(r.providers * KEYS_PER_PROVIDER), r.variant, r.ms.toFixed(1), String(r.statements), r.heapMB]);
+const header = ["providers", "keys", "variant", "median ms", "statements", "round trips", "heap growth MB"];
+const table = rows.map((r) => [
+  String(r.providers),
+  String(r.providers * KEYS_PER_PROVIDER),
+  r.variant,
+  r.ms.toFixed(1),
+  String(r.statements),
+  String(r.roundTrips),
+  r.heapMB,
+]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
 console.log(`@aibridge/seed benchmark: ${RUNS} runs per case (median), ${KEYS_PER_PROVIDER} keys per provider, ${process.version}`);
