@@ -76,16 +76,16 @@ async function providerNames(sql: postgres.Sql): Promise<string[]> {
 }
 
 /** The report formatReport prints for the two providers of PROVIDER_ENV, all new or all unchanged. */
-function reportOk(stdout: string, action: "inserted" | "unchanged"): boolean {
+function reportOk(stdout: string, action: "insert" | "unchanged"): boolean {
   const rows = stdout.split("\n");
   const row = (name: string, keys: string) =>
     rows.some((l) => new RegExp(`^${name}\\s+${name}\\s+${action}\\s+${keys.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`).test(l));
-  const summary = action === "inserted"
-    ? /^2 inserted \(3 keys\), 0 unchanged, 0 skipped \(deleted\) in \d+ ms$/m
-    : /^0 inserted \(0 keys\), 2 unchanged/m;
+  const summary = action === "insert"
+    ? /^2 insert \(3 keys\), 0 unchanged, 0 skip-deleted, 0 drift in \d+ ms$/m
+    : /^0 insert \(0 keys\), 2 unchanged, 0 skip-deleted, 0 drift in \d+ ms$/m;
   return /^PROVIDER\s+TYPE\s+ACTION\s+KEYS$/m.test(stdout) &&
-    row("openai", action === "inserted" ? maskSecret(KEYS.openai) : "-") &&
-    row("openrouter", action === "inserted" ? `${maskSecret(KEYS.router1)}, ${maskSecret(KEYS.router2)}` : "-") &&
+    row("openai", action === "insert" ? maskSecret(KEYS.openai) : "-") &&
+    row("openrouter", action === "insert" ? `${maskSecret(KEYS.router1)}, ${maskSecret(KEYS.router2)}` : "-") &&
     summary.test(stdout);
 }
 
@@ -97,7 +97,7 @@ async function denoExample(): Promise<void> {
     const env = exampleEnv({ DATABASE_URL: url, ...PROVIDER_ENV });
     const first = await run(deno, ["run", "--allow-env", "--allow-net", "examples/deno.ts"], env);
     check(
-      first.code === 0 && reportOk(first.stdout, "inserted"),
+      first.code === 0 && reportOk(first.stdout, "insert"),
       "deno: `deno run --allow-env --allow-net examples/deno.ts` seeds and prints the report",
       show(first),
     );
@@ -209,7 +209,7 @@ async function nodeExample(): Promise<void> {
     const env = exampleEnv({ DATABASE_URL: url, ...PROVIDER_ENV });
     const r = await run(process.execPath, ["examples/node.mjs"], env);
     check(
-      r.code === 0 && reportOk(r.stdout, "inserted"),
+      r.code === 0 && reportOk(r.stdout, "insert"),
       "node: `node examples/node.mjs` imports @aibridge/seed, seeds and prints the report",
       show(r),
     );
