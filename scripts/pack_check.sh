@@ -4,8 +4,8 @@
 # repository, then runs an ESM script (scripts/pack_smoke/smoke.mjs, with a
 # real seed in a database of its own), a TypeScript type-check
 # (scripts/pack_smoke/types.ts, moduleResolution nodenext), the Node
-# example on Node, Deno and Bun, and the aibridge-seed bin, all against the
-# installed copy.
+# example on Node, Deno and Bun, and the aibridge-seed bin
+# (dist/cli/main.js), all against the installed copy.
 #
 #   npm run check:pack                  (starts an embedded PostgreSQL)
 #   DATABASE_URL=postgres://… bash scripts/pack_check.sh
@@ -49,7 +49,8 @@ const { files } = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8")
 const paths = files.map((f) => f.path).sort();
 const allowed = (p) => ["package.json", "README.md", "LICENSE"].includes(p) || /^dist\/.+\.(js|d\.ts)$/.test(p);
 const stray = paths.filter((p) => !allowed(p));
-const missing = ["dist/mod.js", "dist/mod.d.ts", "LICENSE", "README.md"].filter((p) => !paths.includes(p));
+const entries = ["dist/mod.js", "dist/mod.d.ts", "dist/cli/mod.js", "dist/cli/mod.d.ts", "dist/cli/main.js"];
+const missing = [...entries, "LICENSE", "README.md"].filter((p) => !paths.includes(p));
 if (stray.length > 0 || missing.length > 0) {
   console.error(`tarball: unexpected ${JSON.stringify(stray)}, missing ${JSON.stringify(missing)}`);
   process.exit(1);
@@ -94,38 +95,41 @@ for runtime in node deno bun; do
   code=0
   out=$(DATABASE_URL="$url" CODER_AIBRIDGE_OPENAI_KEY=$key "${cmd[@]}" 2>&1) || code=$?
   drop_database "$url"
-  if [ "$code" != 0 ] || ! grep -Eq '^openai +openai +inserted +sk-p\.\.\.6789$' <<<"$out" || grep -q "$key" <<<"$out"; then
+  if [ "$code" != 0 ] || ! grep -Eq '^openai +openai +insert +sk-p\.\.\.6789$' <<<"$out" || grep -q "$key" <<<"$out"; then
     printf '%s printed (exit code %s):\n%s\n' "${cmd[*]}" "$code" "$out" >&2
     exit 1
   fi
   ok "examples/node.mjs runs on $runtime against the installed package: ${cmd[*]##*/}"
 done
 
-# The CLI, when the package has one: the installed `aibridge-seed` bin runs
-# on Node, from schema to a check that finds nothing left to do.
-if [ -n "$(node -p 'require("./node_modules/@aibridge/seed/package.json").bin?.["aibridge-seed"] ?? ""')" ]; then
-  cli=node_modules/.bin/aibridge-seed
-  help=$("$cli" --help)
-  grep -q '^Usage: aibridge-seed' <<<"$help"
-  new_database pack_cli_
-  export CODER_AIBRIDGE_OPENAI_KEY=$key
-  codes=""
-  for command in schema check apply check; do
-    code=0
-    out=$("$cli" "$command" --database-url "$url" 2>&1) || code=$?
-    codes="$codes $command=$code"
-    if grep -q "$key" <<<"$out"; then
-      echo "aibridge-seed $command printed a key in clear" >&2
-      exit 1
-    fi
-  done
-  unset CODER_AIBRIDGE_OPENAI_KEY
-  drop_database "$url"
-  if [ "$codes" != " schema=0 check=2 apply=0 check=0" ]; then
-    echo "aibridge-seed exit codes:$codes (expected schema=0 check=2 apply=0 check=0)" >&2
+# The CLI: the installed `aibridge-seed` bin (dist/cli/main.js) runs on
+# Node, from schema to a check that finds nothing left to do.
+bin=$(node -p 'require("./node_modules/@aibridge/seed/package.json").bin?.["aibridge-seed"] ?? ""')
+[ "$bin" = ./dist/cli/main.js ] || {
+  echo "package.json bin aibridge-seed is \"$bin\", expected ./dist/cli/main.js" >&2
+  exit 1
+}
+cli=node_modules/.bin/aibridge-seed
+help=$("$cli" --help)
+grep -q '^Usage: aibridge-seed' <<<"$help"
+new_database pack_cli_
+export CODER_AIBRIDGE_OPENAI_KEY=$key
+codes=""
+for command in schema check apply check; do
+  code=0
+  out=$("$cli" "$command" --database-url "$url" 2>&1) || code=$?
+  codes="$codes $command=$code"
+  if grep -q "$key" <<<"$out"; then
+    echo "aibridge-seed $command printed a key in clear" >&2
     exit 1
   fi
-  ok "the installed aibridge-seed bin: --help, then schema, check (2: changes pending), apply, check (0)"
+done
+unset CODER_AIBRIDGE_OPENAI_KEY
+drop_database "$url"
+if [ "$codes" != " schema=0 check=2 apply=0 check=0" ]; then
+  echo "aibridge-seed exit codes:$codes (expected schema=0 check=2 apply=0 check=0)" >&2
+  exit 1
 fi
+ok "the installed aibridge-seed bin: --help, then schema, check (2: changes pending), apply, check (0)"
 
 echo "pack check: the npm package installs and works"

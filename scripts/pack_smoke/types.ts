@@ -13,12 +13,17 @@ import {
   DriftError,
   type Logger,
   maskSecret,
+  type PlanAction,
+  type PlanEntry,
+  planSeed,
   seedAIProvidersFromEnv,
   SeedError,
   type SeedErrorCode,
   type SeedOptions,
+  type SeedPlan,
   type SeedReport,
 } from "@aibridge/seed";
+import { type CliIO, type CliJsonDocument, runCli } from "@aibridge/seed/run-cli";
 
 const logger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const audit: AuditSink = {
@@ -56,7 +61,22 @@ export const wrongOptions: SeedOptions = { env: 42 };
 // @ts-expect-error not a provider type
 export const notAType: AIProviderType = "gpt";
 export async function typedReport(): Promise<void> {
-  // @ts-expect-error `inserted` is a number
-  const inserted: string = (await seed("")).inserted;
+  const report = await seed("");
+  // @ts-expect-error a count is a number
+  const inserted: string = report.counts.insert;
   console.log(inserted);
+  // A report is the plan it executed.
+  const plan: SeedPlan = report;
+  const entry: PlanEntry | undefined = plan.entries[0];
+  const action: PlanAction | undefined = entry?.action;
+  console.log(action, report.lockTaken, report.roundTrips);
+}
+// @ts-expect-error one vocabulary: "inserted" is not an action
+export const oldAction: PlanAction = "inserted";
+export const planned: (url: string) => Promise<SeedPlan> = (url) => planSeed(postgres(url), { env: {} });
+
+const io: CliIO = { stdout: (t) => console.log(t), stderr: (t) => console.error(t), env: {}, isTTY: false };
+export const exitCode: Promise<number> = runCli(["plan", "--json"], io);
+export function actions(doc: CliJsonDocument): PlanAction[] {
+  return (doc.entries ?? []).map((e) => e.action);
 }
