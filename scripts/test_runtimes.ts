@@ -6,7 +6,7 @@
 //
 // Each runtime runs the same files (tests/*.test.ts) with its own runner:
 //   node  node --import tsx --test            (TAP on stdout)
-//   deno  deno test --allow-env --allow-net --allow-read --allow-run
+//   deno  deno test --allow-env --allow-net --allow-read --allow-run --allow-write=$TMPDIR
 //   bun   bun test                            (Bun runs node:test files natively)
 // and writes a JUnit report beside. The counts come from those reports, as
 // top-level tests (a test's subtests are part of it), so the three numbers
@@ -22,11 +22,13 @@ import { fileURLToPath } from "node:url";
 type Runtime = "node" | "deno" | "bun";
 const RUNTIMES: readonly Runtime[] = ["node", "deno", "bun"];
 
-// The test files need the network (Postgres), the environment, and to read
+// The test files need the network (Postgres), the environment, to read
 // and spawn child processes (the multi-process tests start fixtures on the
-// same runtime). The library itself needs only --allow-env and --allow-net:
-// tests/runtime_env.test.ts and examples/deno.ts prove it.
-const DENO_TEST_PERMISSIONS = ["--allow-env", "--allow-net", "--allow-read", "--allow-run"];
+// same runtime), and to write in the temporary folder, nowhere else
+// (tests/_pgbouncer.ts writes PgBouncer's configuration there). The library
+// itself needs only --allow-env and --allow-net: tests/runtime_env.test.ts
+// and examples/deno.ts prove it.
+const DENO_TEST_PERMISSIONS = ["--allow-env", "--allow-net", "--allow-read", "--allow-run", `--allow-write=${tmpdir()}`];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
