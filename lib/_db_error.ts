@@ -9,17 +9,6 @@
 import { errorText } from "./_store.ts";
 import { SeedError } from "./errors.ts";
 
-// postgres.js names the server in connection errors ("connect ECONNREFUSED
-// 10.0.0.5:5432", "write CONNECTION_CLOSED db.internal:5432"): the address
-// is the operator's to know, not every log's.
-function withoutAddress(text: string): string {
-  return text
-    .replace(/\[[0-9a-f:]+\]:\d+/gi, "<database>")
-    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, "<database>")
-    .replace(/\b[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b/gi, "<database>")
-    .replace(/postgres(?:ql)?:\/\/\S+/gi, "<database url>");
-}
-
 const PERMISSION_HINT =
   "grant the seed's role the rights the README lists (SELECT and INSERT on ai_providers, ai_provider_keys and ai_provider_audit, UPDATE on ai_provider_audit)";
 
@@ -32,7 +21,7 @@ const PERMISSION_HINT =
 export function databaseError(err: unknown, doing: string): SeedError {
   if (err instanceof SeedError) return err;
   const code = (err as { code?: unknown })?.code;
-  const message = withoutAddress(errorText(err));
+  const message = errorText(err);
   // The cause keeps the message and the SQLSTATE, nothing else: postgres.js
   // keeps `parameters` and `query` on its errors.
   const cause = Object.assign(new Error(message), { code });
@@ -57,6 +46,15 @@ export function databaseError(err: unknown, doing: string): SeedError {
     return new SeedError("timeout", `${doing}: a statement was cancelled (${message}); nothing was written. Retry, or raise timeoutMs`, {
       cause,
     });
+  }
+  if (typeof code === "string" && /^(CONNECTION_(CLOSED|ENDED|DESTROYED)|ECONNRESET|EPIPE)$/.test(code)) {
+    // postgres.js drops the server's FATAL reason when the connection
+    // closes right after it, so say what can have closed it.
+    return new SeedError(
+      "database_error",
+      `${doing}: the connection closed before the server answered (${message}): the backend was terminated (pg_terminate_backend, 57P01), the server restarted, a pooler or idle timeout ended it, or the network failed; nothing was written`,
+      { cause },
+    );
   }
   return new SeedError("database_error", `${doing}: ${message}; nothing was written`, { cause });
 }

@@ -172,9 +172,12 @@ function settle(queries: PendingQuery[]): Promise<PromiseSettledResult<unknown>[
   return Promise.allSettled(queries);
 }
 
+// The first failure, preferring the server's own reason (an ErrorResponse
+// with a SQLSTATE, e.g. 57P01) over the client's CONNECTION_CLOSED that a
+// dying connection gives the statements behind it.
 function firstFailure(results: PromiseSettledResult<unknown>[]): unknown {
-  const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-  return failed === undefined ? undefined : failed.reason;
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason);
+  return failed.find(hasSqlState) ?? failed[0];
 }
 
 /** The statements of one seed or plan, with their cost. */
@@ -254,7 +257,11 @@ export class Store {
     const results = await this.deadline.race(settle(queries), "wait for the AI provider seed lock", () => tx.abandon(queries), limit);
     const failure = firstFailure(results);
     if (failure !== undefined) {
-      await tx.rollback();
+      // An ERROR leaves the connection usable and the transaction to roll
+      // back; after a FATAL or a broken connection there is nothing to roll
+      // back, and writing to it would fail inside the client.
+      if ((failure as { severity?: unknown })?.severity === "ERROR") await tx.rollback();
+      else tx.abandon([], false);
       if ((failure as { code?: unknown })?.code === "55P03") {
         // lock_timeout expired: the lock's own limit, or the deadline's when that came first.
         if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
@@ -439,7 +446,9 @@ export class LockedTransaction {
       // A failed insert aborts the transaction; the commit then rolls it
       // back (its tag says ROLLBACK), so the outcome is known: nothing.
       if (last.status === "fulfilled") throw failure;
-      throw commitUnknown((last as PromiseRejectedResult).reason);
+      // The server's own reason (57P01 terminating connection, …) says
+      // more than the client's CONNECTION_CLOSED that follows it.
+      throw commitUnknown(hasSqlState(failure) ? failure : (last as PromiseRejectedResult).reason);
     }
     if (last.status === "rejected") throw commitUnknown(last.reason);
     const tag = (last.value as { command?: string }).command;
@@ -498,11 +507,30 @@ function commitUnknown(err: unknown): SeedError {
   );
 }
 
-/** A database error's message with its SQLSTATE, without parameters, host or credentials. */
+function hasSqlState(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+}
+
+// postgres.js names the server in connection errors ("connect ECONNREFUSED
+// 10.0.0.5:5432", "write CONNECTION_CLOSED db.internal:5432"): the address
+// is the operator's to know, not every log's.
+function withoutAddress(text: string): string {
+  return text
+    .replace(/postgres(?:ql)?:\/\/\S+/gi, "<database url>")
+    .replace(/\[[0-9a-f:]+\]:\d+/gi, "<database>")
+    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, "<database>")
+    .replace(/\b[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b/gi, "<database>");
+}
+
+/**
+ * A database error's message with its SQLSTATE, without parameters, query
+ * text, host, port or credentials.
+ */
 export function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return withoutAddress(String(err));
   const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? `${err.message} [SQLSTATE ${code}]` : err.message;
+  return withoutAddress(hasSqlState(err) ? `${err.message} [SQLSTATE ${code}]` : err.message);
 }
 
 export { TABLES };
