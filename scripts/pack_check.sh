@@ -112,6 +112,15 @@ bin=$(node -p 'require("./node_modules/@aibridge/seed/package.json").bin?.["aibr
 cli=node_modules/.bin/aibridge-seed
 help=$("$cli" --help)
 grep -q '^Usage: aibridge-seed' <<<"$help"
+# The README's commands name the package, never an unscoped aibridge-seed
+# package on the registry: npx and bunx find the package's one bin.
+for runner in "npx --offline" "$repo/node_modules/.bin/bun x --no-install"; do
+  $runner @aibridge/seed --help | grep -q '^Usage: aibridge-seed' || {
+    echo "${runner##*/} @aibridge/seed --help did not print the CLI's help" >&2
+    exit 1
+  }
+done
+ok "npx @aibridge/seed and bunx @aibridge/seed run the installed bin (offline)"
 new_database pack_cli_
 export CODER_AIBRIDGE_OPENAI_KEY=$key
 codes=""
