@@ -20,7 +20,7 @@ function sha256Hex(s: string): string {
   return createHash("sha256").update(s, "utf8").digest("hex");
 }
 
-// Lone surrogates replaced by U+FFFD: what a JSON parser reads back from Go's "\ufffd".
+// Lone surrogates replaced by U+FFFD, as UTF-8 encoding (and canonicalJSON) does.
 function toWellFormed(s: string): string {
   return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
 }
@@ -115,7 +115,7 @@ test("canonicalJSON writes an emoji (a valid surrogate pair) raw", () => {
   assert.equal(withBaseURL("\uD83C\uDF0D"), '{"type":"openai","base_url":"🌍","bedrock_region":""}');
 });
 
-test("canonicalJSON writes U+FFFD itself raw (only invalid input becomes the \\ufffd escape)", () => {
+test("canonicalJSON writes U+FFFD raw", () => {
   assert.equal(withBaseURL("\uFFFD"), '{"type":"openai","base_url":"\uFFFD","bedrock_region":""}');
 });
 
@@ -128,25 +128,43 @@ test("canonicalJSON UTF-8 bytes for é 日本 🌍 DEL are exactly Go's bytes", 
 });
 
 // --- lone surrogates -----------------------------------------------------------
+// A JavaScript string reaches Postgres (and Go) as UTF-8, where a lone
+// surrogate has already become U+FFFD; Go then writes that valid character
+// raw. So canonicalJSON writes U+FFFD itself, never the escape \ufffd:
+// a provider must compare equal to its own stored row.
 
-test("canonicalJSON replaces a lone high surrogate with the 6 characters \\ufffd", () => {
-  assert.equal(withBaseURL("a\uD800b"), String.raw`{"type":"openai","base_url":"a\ufffdb","bedrock_region":""}`);
+test("canonicalJSON writes a lone surrogate as U+FFFD itself, not as the escape \\ufffd", () => {
+  const out = withBaseURL("https://x/\uD800");
+  assert.equal(out, '{"type":"openai","base_url":"https://x/\uFFFD","bedrock_region":""}');
+  assert.ok(!out.includes("\\ufffd"));
+  assert.ok(utf8Hex(out).includes("2f efbfbd 22".replaceAll(" ", "")), "U+FFFD as its three UTF-8 bytes");
 });
 
-test("canonicalJSON replaces a lone high surrogate at the end of the string", () => {
-  assert.equal(withBaseURL("a\uD83C"), String.raw`{"type":"openai","base_url":"a\ufffd","bedrock_region":""}`);
+test("canonicalJSON replaces a lone high surrogate inside the string with U+FFFD", () => {
+  assert.equal(withBaseURL("a\uD800b"), '{"type":"openai","base_url":"a\uFFFDb","bedrock_region":""}');
 });
 
-test("canonicalJSON replaces a lone low surrogate with \\ufffd", () => {
-  assert.equal(withBaseURL("\uDC00x"), String.raw`{"type":"openai","base_url":"\ufffdx","bedrock_region":""}`);
+test("canonicalJSON replaces a lone high surrogate at the end of the string with U+FFFD", () => {
+  assert.equal(withBaseURL("a\uD83C"), '{"type":"openai","base_url":"a\uFFFD","bedrock_region":""}');
 });
 
-test("canonicalJSON replaces a reversed pair (low then high) with two \\ufffd", () => {
-  assert.equal(withBaseURL("\uDC00\uD800"), String.raw`{"type":"openai","base_url":"\ufffd\ufffd","bedrock_region":""}`);
+test("canonicalJSON replaces a lone low surrogate with U+FFFD", () => {
+  assert.equal(withBaseURL("\uDC00x"), '{"type":"openai","base_url":"\uFFFDx","bedrock_region":""}');
+});
+
+test("canonicalJSON replaces a reversed pair (low then high) with two U+FFFD", () => {
+  assert.equal(withBaseURL("\uDC00\uD800"), '{"type":"openai","base_url":"\uFFFD\uFFFD","bedrock_region":""}');
 });
 
 test("canonicalJSON keeps a valid pair that follows a lone high surrogate", () => {
-  assert.equal(withBaseURL("\uD800\uD83C\uDF0D"), String.raw`{"type":"openai","base_url":"\ufffd` + '🌍","bedrock_region":""}');
+  assert.equal(withBaseURL("\uD800\uD83C\uDF0D"), '{"type":"openai","base_url":"\uFFFD🌍","bedrock_region":""}');
+});
+
+test("canonicalJSON of a lone surrogate equals canonicalJSON of the UTF-8 the string becomes", () => {
+  for (const s of ["\uD800", "a\uDFFFb", "\uDC00\uD800", "x\uD83C"]) {
+    const roundTripped = new TextDecoder().decode(new TextEncoder().encode(s));
+    assert.equal(withBaseURL(s), withBaseURL(roundTripped), JSON.stringify(s));
+  }
 });
 
 // --- computeProviderHash -------------------------------------------------------
@@ -209,10 +227,15 @@ test("computeProviderHash changes with each canonical field", async () => {
   assert.notEqual(await computeProviderHash({ ...base, bedrockRegion: "us-east-2" }), h);
 });
 
-test("computeProviderHash hashes a lone surrogate like Go's invalid UTF-8, not like U+FFFD", async () => {
+test("computeProviderHash hashes a lone surrogate as U+FFFD, the character its stored row holds", async () => {
   assert.equal(
     await computeProviderHash({ type: "openai", baseURL: "\uD800", bedrockRegion: "" }),
+    sha256Hex('{"type":"openai","base_url":"\uFFFD","bedrock_region":""}'),
+  );
+  assert.notEqual(
+    await computeProviderHash({ type: "openai", baseURL: "\uD800", bedrockRegion: "" }),
     sha256Hex(String.raw`{"type":"openai","base_url":"\ufffd","bedrock_region":""}`),
+    "not the escape Go writes for invalid UTF-8 bytes",
   );
   assert.equal(
     await computeProviderHash({ type: "openai", baseURL: "\uFFFD", bedrockRegion: "" }),

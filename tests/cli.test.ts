@@ -1,15 +1,15 @@
-// `aibridge-seed`: run as a child process (cli.ts, on the runtime the suite
-// runs on) for exit codes and --json output, and in-process (runCli) for
-// the details of what it prints.
+// `aibridge-seed`: run as a child process (cli/main.ts, on the runtime the
+// suite runs on) for exit codes and --json output, and in-process (runCli)
+// for the details of what it prints.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type CliIO, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, parseDuration, runCli } from "../lib/cli.ts";
-import type { CliJsonDocument } from "../lib/cli_format.ts";
+import { type CliIO, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, parseDuration, runCli } from "../cli/mod.ts";
+import type { CliJsonDocument } from "../cli/_json.ts";
 import { insertRow, snapshot, withDatabase } from "./_db.ts";
 import { holdSeedLock } from "./_lock.ts";
 import { type ChildResult, runScript, testPath } from "./_spawn.ts";
 
-const CLI = testPath("../cli.ts");
+const CLI = testPath("../cli/main.ts");
 
 // Every variable the CLI could pick up from the test runner's own
 // environment is pinned, so only what a test sets counts.
@@ -66,12 +66,12 @@ test("check exits 2 with changes pending, apply exits 0, then check exits 0 and 
     assert.equal(pending.code, EXIT_CHANGES, pending.stderr);
     assert.equal(pending.stderr, "");
     const plan = json(pending);
-    assert.equal(plan.version, 1);
+    assert.equal(plan.version, 2);
     assert.equal(plan.command, "check");
     assert.equal(plan.ok, true);
     assert.equal(plan.changes, true);
-    assert.deepEqual(plan.summary, { insert: 2, keys: 3, unchanged: 0, skipDeleted: 0, drift: 0 });
-    assert.deepEqual(plan.providers, [
+    assert.deepEqual(plan.counts, { insert: 2, keys: 3, unchanged: 0, skipDeleted: 0, drift: 0 });
+    assert.deepEqual(plan.entries, [
       { name: "google", type: "google", action: "insert", providerId: null, keyCount: 2, maskedKeys: ["g-...01", "g-...02"], drift: [] },
       { name: "openai", type: "openai", action: "insert", providerId: null, keyCount: 1, maskedKeys: ["sk-c...0001"], drift: [] },
     ]);
@@ -84,16 +84,17 @@ test("check exits 2 with changes pending, apply exits 0, then check exits 0 and 
     assert.equal(report.command, "apply");
     assert.equal(report.changes, true);
     assert.equal(report.lockTaken, true);
-    assert.equal(report.roundTrips, 8);
-    assert.deepEqual(report.providers?.map((p) => [p.name, p.action, p.keyCount]), [["google", "inserted", 2], ["openai", "inserted", 1]]);
+    assert.equal(report.roundTrips, 3, "read; begin, settings, lock and read under it; inserts and commit");
+    assert.deepEqual(report.counts, plan.counts, "apply did what check said");
+    assert.deepEqual(report.entries?.map((e) => [e.name, e.action, e.keyCount]), [["google", "insert", 2], ["openai", "insert", 1]]);
     const { providers, keys } = await snapshot(sql);
-    assert.deepEqual(report.providers?.map((p) => p.providerId), providers.map((p) => p.id));
+    assert.deepEqual(report.entries?.map((e) => e.providerId), providers.map((p) => p.id));
     assert.equal(keys.length, 3);
 
     const clean = await cli(["check", "--json"], env);
     assert.equal(clean.code, EXIT_OK, clean.stderr);
     assert.equal(json(clean).changes, false);
-    assert.deepEqual(json(clean).providers?.map((p) => p.action), ["unchanged", "unchanged"]);
+    assert.deepEqual(json(clean).entries?.map((e) => e.action), ["unchanged", "unchanged"]);
 
     const restart = await cli(["apply", "--json"], env);
     assert.equal(restart.code, EXIT_OK, restart.stderr);
@@ -131,11 +132,11 @@ test("drift: plan shows every differing field with both values, check exits 2, a
     assert.match(lines[1], /^gateway\s+azure\s+drift\s+-\s+type: "openai" -> "azure"$/);
     assert.match(lines[2], /^\s+base_url: "https:\/\/gw.example\/v1" -> "https:\/\/azure.example\/v1"$/);
     assert.match(lines[3], /^openai\s+openai\s+drift\s+-\s+base_url: "https:\/\/api.openai.com\/v1" -> "https:\/\/proxy.example\/v1"$/);
-    assert.match(plan.stdout, /Plan: 0 to insert \(0 keys\), 0 unchanged, 0 skipped \(deleted\), 2 drifted\./);
+    assert.match(plan.stdout, /Plan: 0 insert \(0 keys\), 0 unchanged, 0 skip-deleted, 2 drift in \d+ ms\./);
     assert.match(plan.stdout, /apply would fail and write nothing: 2 providers differ from the database/);
 
     assert.equal(check.code, EXIT_CHANGES, check.stderr);
-    assert.deepEqual(json(check).providers?.map((p) => [p.name, p.drift]), [
+    assert.deepEqual(json(check).entries?.map((e) => [e.name, e.drift]), [
       ["gateway", [
         { field: "type", stored: "openai", desired: "azure" },
         { field: "base_url", stored: "https://gw.example/v1", desired: "https://azure.example/v1" },
@@ -168,7 +169,8 @@ test("every error path exits 1 with one clear line and no stack trace", async ()
     assertOneErrorLine(badConfig, /invalid AI provider configuration: .*invalid AI provider name "Bad_Name"/);
     assertOneErrorLine(unknown, /unknown command "frobnicate"; see aibridge-seed --help/);
     assertOneErrorLine(unreachable, /ECONNREFUSED/);
-    assertOneErrorLine(noTables, /tables do not exist in this database; create them with .*aibridge-seed schema/);
+    // The message names the missing tables; see docs/behaviour.md for the hint it gives.
+    assertOneErrorLine(noTables, /the ai_providers tables do not exist in this database/);
     assertOneErrorLine(badTimeout, /--lock-timeout "soon" is not a duration/);
     assertOneErrorLine(notPostgres, /not a postgres:\/\/ or postgresql:\/\/ URL/);
     assertOneErrorLine(badUrlFile, /cannot read DATABASE_URL_FILE .*no-such-file.*: file not found/);
@@ -228,7 +230,7 @@ test("schema applies the tables; schema --print needs no database; --help works 
       cli(["help", "check"], {}),
     ]);
     assert.equal(applied.code, EXIT_OK, applied.stderr);
-    assert.deepEqual(json(applied), { version: 1, command: "schema", ok: true, applied: true });
+    assert.deepEqual(json(applied), { version: 2, command: "schema", ok: true, applied: true });
     const [{ n }] = await sql<
       { n: number }[]
     >`select count(*)::int as n from pg_tables where tablename in ('ai_providers', 'ai_provider_keys')`;
@@ -240,7 +242,10 @@ test("schema applies the tables; schema --print needs no database; --help works 
     for (const r of [help, planHelp, helpCheck]) assert.equal(r.code, EXIT_OK, r.stderr);
     assert.match(help.stdout, /Commands:\n\s+plan .*\n\s+check .*\n[\s\S]*apply[\s\S]*schema/);
     assert.match(planHelp.stdout, /^Usage: aibridge-seed plan \[options\]/);
-    assert.doesNotMatch(planHelp.stdout, /--lock-timeout/);
+    // plan's read is bounded too: by the deadline and by how long it may wait behind a lock on the tables.
+    assert.match(planHelp.stdout, /--lock-timeout <time>/);
+    assert.match(planHelp.stdout, /--timeout <time>/);
+    assert.doesNotMatch(planHelp.stdout, /--print/);
     assert.match(helpCheck.stdout, /^Usage: aibridge-seed check/);
     assert.match(helpCheck.stdout, /2 {2}something would be inserted, or a stored provider has drifted/);
   }, { schema: false });
@@ -249,6 +254,11 @@ test("schema applies the tables; schema --print needs no database; --help works 
 // --- in-process ---------------------------------------------------------------
 
 const ESC = "\u001b";
+
+/** A report's text with its durations blanked, for comparing two runs. */
+function timeless(text: string): string {
+  return text.replace(/\b\d+ ms\b/g, "N ms");
+}
 
 /** Shows the escape character as `<ESC>`, so patterns need no control character. */
 function visible(text: string): string {
@@ -283,11 +293,11 @@ test("colours only on a terminal, and never with NO_COLOR set", async () => {
     const noColor = memoryIO({ ...env, NO_COLOR: "1" }, true);
     assert.equal(await runCli(["plan"], noColor), EXIT_OK);
     assert.ok(!noColor.out.includes(ESC));
-    assert.equal(noColor.out, visible(tty.out).replace(/<ESC>\[[0-9;]*m/g, ""), "the same text without colours");
+    assert.equal(timeless(noColor.out), timeless(visible(tty.out).replace(/<ESC>\[[0-9;]*m/g, "")), "the same text without colours");
 
     const pipe = memoryIO(env, false);
     assert.equal(await runCli(["plan"], pipe), EXIT_OK);
-    assert.equal(pipe.out, noColor.out);
+    assert.equal(timeless(pipe.out), timeless(noColor.out));
   });
 });
 
@@ -295,15 +305,19 @@ test("apply's human report says which path the seed took; nothing configured is 
   await withDatabase(async ({ url }) => {
     const first = memoryIO({ ...PROVIDERS, DATABASE_URL: url });
     assert.equal(await runCli(["apply"], first), EXIT_OK, first.err);
-    assert.match(first.out, /^PROVIDER\s+TYPE\s+ACTION\s+KEYS\ngoogle\s+google\s+inserted\s+g-\.\.\.01, g-\.\.\.02\n/);
+    assert.match(first.out, /^PROVIDER\s+TYPE\s+ACTION\s+KEYS\ngoogle\s+google\s+insert\s+g-\.\.\.01, g-\.\.\.02\n/);
     assert.match(
       first.out,
-      /Applied: 2 inserted \(3 keys\), 0 unchanged, 0 skipped \(deleted\)\.\nSeed lock taken after \d+ ms; 8 round trips/,
+      /Applied: 2 insert \(3 keys\), 0 unchanged, 0 skip-deleted, 0 drift in \d+ ms\.\nSeed lock taken after \d+ ms; 3 round trips\.\n$/,
     );
 
     const again = memoryIO({ ...PROVIDERS, DATABASE_URL: url });
     assert.equal(await runCli(["apply"], again), EXIT_OK, again.err);
-    assert.match(again.out, /Seed lock not needed: nothing to insert; 1 round trip in \d+ ms\./);
+    assert.match(again.out, /^PROVIDER\s+TYPE\s+ACTION\s+KEYS\ngoogle\s+google\s+unchanged\s+-\n/);
+    assert.match(
+      again.out,
+      /Applied: 0 insert \(0 keys\), 2 unchanged, 0 skip-deleted, 0 drift in \d+ ms\.\nSeed lock not needed: nothing to insert; 1 round trip\.\n$/,
+    );
 
     const empty = memoryIO({ DATABASE_URL: url });
     assert.equal(await runCli(["check"], empty), EXIT_OK, empty.err);
@@ -334,10 +348,10 @@ test("--json errors: one document on stdout with the code and the details, one l
   );
 
   const usage = memoryIO({});
-  assert.equal(await runCli(["plan", "--json", "--lock-timeout", "1s"], usage), EXIT_ERROR);
+  assert.equal(await runCli(["schema", "--json", "--timeout", "1s"], usage), EXIT_ERROR);
   assert.deepEqual(JSON.parse(usage.out).error, {
     code: "usage",
-    message: "--lock-timeout does not apply to plan; see aibridge-seed plan --help",
+    message: "--timeout does not apply to schema; see aibridge-seed schema --help",
   });
 });
 

@@ -8,12 +8,13 @@ import { HOLDER_NAME, holdSeedLock, waiterAppeared } from "./_lock.ts";
 
 const LEGACY_OPENAI = { CODER_AIBRIDGE_OPENAI_BASE_URL: "https://api.openai.com/v1", CODER_AIBRIDGE_OPENAI_KEY: "sk-lock-test-0001" };
 
-test("a restart with nothing to do takes no lock and sends exactly one statement", async () => {
+test("a restart with nothing to do takes no lock and costs one round trip", async () => {
   await withDatabase(async ({ sql, queries }) => {
     const first = await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI });
     assert.equal(first.lockTaken, true);
-    assert.equal(first.roundTrips, 8);
-    assert.equal(queries.length, first.roundTrips, `the report counts what was sent: ${queries.join(" | ")}`);
+    assert.equal(first.roundTrips, 3);
+    // The lock-free read is one text holding two statements (its settings and the read).
+    assert.equal(queries.length, first.statements - 1, `the report counts what was sent: ${queries.join(" | ")}`);
 
     queries.length = 0;
     const logger: string[] = [];
@@ -23,9 +24,11 @@ test("a restart with nothing to do takes no lock and sends exactly one statement
     });
     assert.equal(again.lockTaken, false);
     assert.equal(again.roundTrips, 1);
+    assert.equal(again.statements, 2);
     assert.equal(queries.length, 1, `one read, no begin, no lock: ${queries.join(" | ")}`);
-    assert.match(queries[0], /^select .* from ai_providers$/);
-    assert.equal(again.unchanged, 1);
+    assert.match(queries[0], /^select set_config\('lock_timeout', .*; select json_build_object\(.* from ai_providers p\)/);
+    assert.doesNotMatch(queries[0], /\bbegin\b|pg_advisory/);
+    assert.equal(again.counts.unchanged, 1);
     assert.equal(again.timings.lockWaitMs, 0);
     assert.deepEqual(logger, []);
   });
@@ -41,7 +44,7 @@ test("a restart that only finds deleted providers takes no lock either, and stil
       logger: { debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} },
     });
     assert.equal(report.lockTaken, false);
-    assert.equal(report.skippedDeleted, 1);
+    assert.equal(report.counts.skipDeleted, 1);
     assert.equal(queries.length, 1);
     assert.deepEqual(warnings, ["skipping env-seeded ai provider that was previously soft-deleted"]);
   });
@@ -68,7 +71,7 @@ test("20 concurrent no-op seeds complete while another transaction holds the see
       }
       const reports = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof seedAIProvidersFromEnv>>>).value);
       assert.ok(reports.every((r) => r.lockTaken === false), "no replica took the lock");
-      assert.ok(reports.every((r) => r.roundTrips === 1 && r.unchanged === 5 && r.inserted === 0));
+      assert.ok(reports.every((r) => r.roundTrips === 1 && r.counts.unchanged === 5 && r.counts.insert === 0));
       assert.ok(elapsed < 2000, `no replica waited for the lock (took ${Math.round(elapsed)} ms)`);
       const [{ held: stillHeld }] = await db.sql<{ held: boolean }[]>`
         select exists(select 1 from pg_locks where locktype = 'advisory' and granted and pid = ${held.pid}) as held`;
@@ -79,7 +82,7 @@ test("20 concurrent no-op seeds complete while another transaction holds the see
   });
 });
 
-test("a held lock: LockTimeoutError naming the holder, within the timeout; nothing written, no audit", async () => {
+test("a wait for a held lock ends after lockTimeoutMs with a LockTimeoutError naming the holder; nothing written, no audit", async () => {
   await withDatabase(async (db) => {
     const held = await holdSeedLock(db);
     const audit = memoryAuditSink();
@@ -106,7 +109,7 @@ test("a held lock: LockTimeoutError naming the holder, within the timeout; nothi
   });
 });
 
-test("drift is decided under the lock: with the lock held, a drifted provider waits and times out", async () => {
+test("drift is decided under the lock: with the lock held, a drifted provider waits for it and times out", async () => {
   await withDatabase(async (db) => {
     await insertRow(db.sql, { name: "openai", type: "openai", base_url: "https://stored.example/v1" });
     const held = await holdSeedLock(db);
@@ -132,7 +135,7 @@ test("the seed decides again under the lock: a row committed by the holder is fo
     await held.release();
     const report = await seed;
     assert.equal(report.lockTaken, true);
-    assert.deepEqual(report.providers.map((p) => [p.name, p.action]), [["openai", "unchanged"]]);
+    assert.deepEqual(report.entries.map((e) => [e.name, e.action]), [["openai", "unchanged"]]);
     const { providers, keys } = await snapshot(db.sql);
     assert.equal(providers.length, 1);
     assert.deepEqual(keys, [], "an existing provider gets no keys");
@@ -157,7 +160,7 @@ test("application_name is set only for the seed's transaction; null keeps the co
     } finally {
       await held.release();
     }
-    assert.equal((await seed).inserted, 1);
+    assert.equal((await seed).counts.insert, 1);
   });
 });
 
@@ -170,7 +173,7 @@ test("an invalid lockTimeoutMs is a ConfigError before any statement", async () 
   });
 });
 
-test("applySchema waits for the lock at most lockTimeoutMs too", async () => {
+test("applySchema waits for the seed lock at most lockTimeoutMs too, naming the holder", async () => {
   await withDatabase(async (db) => {
     const held = await holdSeedLock(db);
     try {

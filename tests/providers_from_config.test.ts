@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   type AIBridgeConfig,
+  canonicalJSON,
+  canonicalProvider,
   computeProviderHash,
   ConfigError,
   type DesiredAIProvider,
@@ -35,6 +37,16 @@ function hashOf(type: string, baseURL: string, bedrockRegion = ""): Promise<stri
   return computeProviderHash({ type, baseURL, bedrockRegion });
 }
 
+/**
+ * Normalises the config and adds each provider's hash, computed from its
+ * canonical form as the seed compares it (the providers themselves carry no
+ * hash: the seed compares canonical bytes).
+ */
+async function hashed(config: AIBridgeConfig, logger?: Logger): Promise<(DesiredAIProvider & { hash: string })[]> {
+  const providers = await providersFromConfig(config, logger);
+  return await Promise.all(providers.map(async (p) => ({ ...p, hash: await computeProviderHash(canonicalProvider(p)) })));
+}
+
 function sha256Hex(s: string): string {
   return createHash("sha256").update(s, "utf8").digest("hex");
 }
@@ -64,7 +76,7 @@ test("the defaults read from an empty env yield no providers", async () => {
 // --- legacy OpenAI -------------------------------------------------------------
 
 test("legacy OpenAI with a key: name openai, type openai, its base URL, one key", async () => {
-  const providers = await providersFromConfig({ legacyOpenAI: { baseURL: "https://api.openai.com/v1", key: "sk-legacy" } });
+  const providers = await hashed({ legacyOpenAI: { baseURL: "https://api.openai.com/v1", key: "sk-legacy" } });
   assert.deepEqual(providers, [
     {
       name: "openai",
@@ -85,7 +97,7 @@ test("legacy OpenAI without a key is not seeded, even with a base URL", async ()
 // --- legacy Anthropic and Bedrock ----------------------------------------------
 
 test("legacy Anthropic with a key: name anthropic, its base URL and key, no Bedrock", async () => {
-  const providers = await providersFromConfig({ legacyAnthropic: { baseURL: "https://api.anthropic.com/", key: "sk-ant" } });
+  const providers = await hashed({ legacyAnthropic: { baseURL: "https://api.anthropic.com/", key: "sk-ant" } });
   assert.deepEqual(providers, [
     {
       name: "anthropic",
@@ -107,7 +119,7 @@ const LEGACY_BEDROCK_TRIGGERS = [
 
 for (const [field, bedrockFields] of LEGACY_BEDROCK_TRIGGERS) {
   test(`legacy Bedrock is configured by ${field} alone: anthropic with Bedrock settings, no key`, async () => {
-    const providers = await providersFromConfig({
+    const providers = await hashed({
       legacyAnthropic: { baseURL: "https://api.anthropic.com/", key: "" },
       legacyBedrock: { model: "big", smallFastModel: "small", ...bedrockFields },
     });
@@ -131,7 +143,7 @@ for (const [field, bedrockFields] of LEGACY_BEDROCK_TRIGGERS) {
 }
 
 test("legacy Bedrock with every field: settings hold region, models and credentials", async () => {
-  const providers = await providersFromConfig({
+  const providers = await hashed({
     legacyBedrock: {
       baseURL: "https://bedrock.example/",
       region: "us-east-1",
@@ -167,7 +179,7 @@ test("Bedrock models alone never configure Bedrock: Anthropic key plus the env d
   // The defaults really are present in the config.
   assert.notEqual(config.legacyBedrock?.model, "");
   assert.notEqual(config.legacyBedrock?.smallFastModel, "");
-  const providers = await providersFromConfig(config);
+  const providers = await hashed(config);
   assert.deepEqual(providers, [
     {
       name: "anthropic",
@@ -187,7 +199,7 @@ test("Bedrock models alone without an Anthropic key seed nothing", async () => {
 test("legacy Anthropic key and Bedrock both given directly: Bedrock wins, key dropped with a warning", async () => {
   const logger = captureLogger();
   const { lines } = logger;
-  const providers = await providersFromConfig(
+  const providers = await hashed(
     {
       legacyAnthropic: { baseURL: "https://api.anthropic.com/", key: "sk-ant-dropped" },
       legacyBedrock: { region: "eu-central-1", model: "m", smallFastModel: "s" },
@@ -220,14 +232,14 @@ test("legacy Bedrock without an Anthropic key logs no warning", async () => {
 // --- indexed: names and types --------------------------------------------------
 
 test("an indexed provider's name defaults to its type", async () => {
-  const providers = await providersFromConfig({ providers: [{ type: "openai", keys: ["sk-a"], baseURL: "https://o/" }] });
+  const providers = await hashed({ providers: [{ type: "openai", keys: ["sk-a"], baseURL: "https://o/" }] });
   assert.deepEqual(providers, [
     { name: "openai", type: "openai", baseURL: "https://o/", keys: ["sk-a"], bedrock: null, hash: await hashOf("openai", "https://o/") },
   ]);
 });
 
 test("an indexed provider with missing optional fields gets empty strings and lists", async () => {
-  const providers = await providersFromConfig({ providers: [{ type: "vercel", name: "v" }] });
+  const providers = await hashed({ providers: [{ type: "vercel", name: "v" }] });
   assert.deepEqual(providers, [{ name: "v", type: "vercel", baseURL: "", keys: [], bedrock: null, hash: await hashOf("vercel", "") }]);
 });
 
@@ -287,7 +299,7 @@ test("an unknown type under a legacy name is skipped, not a conflict (reference 
 // --- indexed: Bedrock ----------------------------------------------------------
 
 test("Bedrock fields on anthropic replace the base URL with the (empty) Bedrock base URL", async () => {
-  const providers = await providersFromConfig({
+  const providers = await hashed({
     providers: [{
       type: "anthropic",
       name: "claude",
@@ -309,7 +321,7 @@ test("Bedrock fields on anthropic replace the base URL with the (empty) Bedrock 
 });
 
 test("Bedrock fields on anthropic replace the base URL with the given Bedrock base URL", async () => {
-  const [p] = await providersFromConfig({
+  const [p] = await hashed({
     providers: [{ type: "anthropic", baseURL: "https://api.anthropic.com/", bedrockBaseURL: "https://vpce.example/" }],
   });
   assert.equal(p?.baseURL, "https://vpce.example/");
@@ -318,7 +330,7 @@ test("Bedrock fields on anthropic replace the base URL with the given Bedrock ba
 });
 
 test("Bedrock fields on type bedrock make a Bedrock provider", async () => {
-  const [p] = await providersFromConfig({
+  const [p] = await hashed({
     providers: [{ type: "bedrock", name: "aws", bedrockRegion: "ap-south-1", bedrockAccessKeys: ["AK"], bedrockAccessKeySecrets: ["S"] }],
   });
   assert.deepEqual(p, {
@@ -351,7 +363,7 @@ test("a Bedrock access key alone configures Bedrock on anthropic", async () => {
 });
 
 test("Bedrock models alone on anthropic do not configure Bedrock: base URL and keys are kept", async () => {
-  const [p] = await providersFromConfig({
+  const [p] = await hashed({
     providers: [{ type: "anthropic", baseURL: "https://a/", keys: ["sk-a"], bedrockModel: "m", bedrockSmallFastModel: "s" }],
   });
   assert.deepEqual(p, {
@@ -365,7 +377,7 @@ test("Bedrock models alone on anthropic do not configure Bedrock: base URL and k
 });
 
 test("Bedrock fields on a non-Bedrock type are ignored", async () => {
-  const [p] = await providersFromConfig({
+  const [p] = await hashed({
     providers: [{ type: "openai", baseURL: "https://o/", keys: ["sk-o"], bedrockRegion: "us-east-1", bedrockBaseURL: "https://b/" }],
   });
   assert.deepEqual(p, {
@@ -401,7 +413,7 @@ test("bearer keys on a type bedrock provider are dropped with a warning", async 
 test("bearer keys on Copilot are dropped with a warning", async () => {
   const logger = captureLogger();
   const { lines } = logger;
-  const [p] = await providersFromConfig({
+  const [p] = await hashed({
     providers: [{ type: "copilot", name: "gh", keys: ["ghp-1", "ghp-2", "ghp-3"], baseURL: "https://c/" }],
   }, logger);
   assert.deepEqual(p, {
@@ -425,7 +437,7 @@ test("Bedrock and Copilot providers without keys log no warning", async () => {
 test("type bedrock without Bedrock configured keeps its keys and has no settings (as the reference)", async () => {
   const logger = captureLogger();
   const { lines } = logger;
-  const [p] = await providersFromConfig({ providers: [{ type: "bedrock", baseURL: "https://b/", keys: ["sk-b"] }] }, logger);
+  const [p] = await hashed({ providers: [{ type: "bedrock", baseURL: "https://b/", keys: ["sk-b"] }] }, logger);
   assert.deepEqual(p, {
     name: "bedrock",
     type: "bedrock",
@@ -461,7 +473,7 @@ test("an indexed anthropic conflicts with legacy Bedrock (which seeds the name a
 test("the same name twice with the same canonical form: the first is kept silently", async () => {
   const logger = captureLogger();
   const { lines } = logger;
-  const providers = await providersFromConfig(
+  const providers = await hashed(
     {
       providers: [
         { type: "openai", name: "x", baseURL: "https://o/", keys: ["sk-first"] },
@@ -543,7 +555,7 @@ test("the result is sorted by name in byte order", async () => {
   assert.deepEqual(providers.map((p) => p.name), ["10x", "9", "a1", "alpha", "b-1", "b0", "openai", "zeta"]);
 });
 
-test("every hash equals computeProviderHash of the provider's canonical form", async () => {
+test("each provider's canonical form is its type, base URL and Bedrock region, written as Go's JSON bytes", async () => {
   const providers = await providersFromConfig({
     legacyOpenAI: { baseURL: "https://api.openai.com/v1/", key: "sk-o" },
     legacyBedrock: { baseURL: "https://bedrock.example/", region: "us-east-1", accessKey: "AK", accessKeySecret: "S" },
@@ -555,25 +567,31 @@ test("every hash equals computeProviderHash of the provider's canonical form", a
   });
   assert.equal(providers.length, 5);
   for (const p of providers) {
-    assert.match(p.hash, /^[0-9a-f]{64}$/);
-    assert.equal(p.hash, await computeProviderHash({ type: p.type, baseURL: p.baseURL, bedrockRegion: p.bedrock?.region ?? "" }), p.name);
+    assert.equal("hash" in p, false, "a desired provider carries no hash");
+    assert.deepEqual(canonicalProvider(p), { type: p.type, baseURL: p.baseURL, bedrockRegion: p.bedrock?.region ?? "" }, p.name);
+    assert.equal(await computeProviderHash(canonicalProvider(p)), sha256Hex(canonicalJSON(canonicalProvider(p))), p.name);
   }
   // And, independently, against the literal Go JSON bytes.
+  const az = canonicalJSON(canonicalProvider(byName(providers, "az")));
+  assert.equal(az, String.raw`{"type":"azure","base_url":"https://az.example/?a=1\u0026b=\u003c2\u003e","bedrock_region":""}`);
   assert.equal(
-    byName(providers, "az").hash,
-    sha256Hex(String.raw`{"type":"azure","base_url":"https://az.example/?a=1\u0026b=\u003c2\u003e","bedrock_region":""}`),
+    await computeProviderHash(canonicalProvider(byName(providers, "anthropic"))),
+    sha256Hex('{"type":"anthropic","base_url":"https://bedrock.example/","bedrock_region":"us-east-1"}'),
   );
-  assert.equal(byName(providers, "aws").hash, sha256Hex('{"type":"bedrock","base_url":"","bedrock_region":"eu-west-1"}'));
+  assert.equal(
+    await computeProviderHash(canonicalProvider(byName(providers, "aws"))),
+    sha256Hex('{"type":"bedrock","base_url":"","bedrock_region":"eu-west-1"}'),
+  );
 });
 
 test("keys and models do not change the hash; base URL and region do", async () => {
-  const [a] = await providersFromConfig({
+  const [a] = await hashed({
     providers: [{ type: "anthropic", bedrockRegion: "r1", bedrockModel: "m1", bedrockAccessKeys: ["A"], bedrockAccessKeySecrets: ["S"] }],
   });
-  const [b] = await providersFromConfig({ providers: [{ type: "anthropic", bedrockRegion: "r1", bedrockModel: "m2" }] });
-  const [c] = await providersFromConfig({ providers: [{ type: "anthropic", bedrockRegion: "r2" }] });
-  const [d] = await providersFromConfig({ providers: [{ type: "openai", keys: ["k1"] }] });
-  const [e] = await providersFromConfig({ providers: [{ type: "openai", keys: ["k2", "k3"] }] });
+  const [b] = await hashed({ providers: [{ type: "anthropic", bedrockRegion: "r1", bedrockModel: "m2" }] });
+  const [c] = await hashed({ providers: [{ type: "anthropic", bedrockRegion: "r2" }] });
+  const [d] = await hashed({ providers: [{ type: "openai", keys: ["k1"] }] });
+  const [e] = await hashed({ providers: [{ type: "openai", keys: ["k2", "k3"] }] });
   assert.equal(a?.hash, b?.hash);
   assert.notEqual(a?.hash, c?.hash);
   assert.equal(d?.hash, e?.hash);

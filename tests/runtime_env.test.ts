@@ -1,6 +1,6 @@
-// SPEC section 1, `SeedOptions.env`: with no option the library reads the
-// environment of the runtime it runs on (Deno.env, Bun.env, process.env),
-// and on Deno it needs --allow-env and --allow-net, nothing more.
+// With no `env` option the library reads the environment of the runtime it
+// runs on (Deno.env, Bun.env, process.env), and on Deno it needs --allow-env
+// and --allow-net, nothing more (docs/behaviour.md, "Runtimes").
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runtimeEnv } from "../mod.ts";
@@ -12,7 +12,7 @@ const fixture = testPath("./fixtures/seed_runtime_env.ts");
 interface FixtureOutput {
   ok: boolean;
   runtime: string;
-  providers?: { name: string; action: string; maskedKeys: string[] }[];
+  entries?: { name: string; action: string; maskedKeys: string[] }[];
   code?: string;
   message?: string;
 }
@@ -48,9 +48,9 @@ test("seeds from the runtime's own environment with no env option, in a child pr
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const out = lastJSONLine(r.stdout);
     assert.equal(out.runtime, currentRuntime(), "the child ran on the suite's runtime");
-    assert.deepEqual(out.providers, [
-      { name: "openai", action: "inserted", maskedKeys: ["sk-r...6789"] },
-      { name: "openrouter", action: "inserted", maskedKeys: ["or-r...6789"] },
+    assert.deepEqual(out.entries, [
+      { name: "openai", action: "insert", maskedKeys: ["sk-r...6789"] },
+      { name: "openrouter", action: "insert", maskedKeys: ["or-r...6789"] },
     ]);
     const { providers, keys } = await snapshot(sql);
     assert.deepEqual(providers.map((p) => `${p.name}:${p.type}`), ["openai:openai", "openrouter:openrouter"]);

@@ -1,4 +1,4 @@
-// SPEC section 6: the Coder-compatible schema.
+// The Coder-compatible schema (docs/behaviour.md, "The schema").
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AI_PROVIDER_TYPES, applySchema, seedAIProvidersFromEnv } from "../mod.ts";
@@ -89,7 +89,7 @@ test("works on an existing Coder-style database without applySchema", async () =
         updated_at timestamp with time zone DEFAULT now() NOT NULL
       );`);
     const report = await seedAIProvidersFromEnv(sql, { env: { CODER_AIBRIDGE_OPENAI_KEY: "sk-coder" } });
-    assert.equal(report.inserted, 1);
+    assert.equal(report.counts.insert, 1);
     assert.deepEqual((await snapshot(sql)).keys.map((k) => k.api_key), ["sk-coder"]);
   }, { schema: false });
 });

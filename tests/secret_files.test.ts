@@ -147,13 +147,13 @@ test("a seed with keys from files stores the files' contents (real PostgreSQL)",
         CODER_AI_GATEWAY_PROVIDER_0_KEYS_FILE: secret("seed_google_keys"), // "g-key-0001,g-key-0002\n"
       },
     });
-    assert.equal(report.inserted, 2);
+    assert.equal(report.counts.insert, 2);
     const { keys } = await snapshot(sql);
     assert.deepEqual(keys.map((k) => [k.provider, k.api_key]).sort(), [
       ["google", "g-key-0001"],
       ["google", "g-key-0002"],
       ["openai", "sk-legacy-from-file"],
     ]);
-    assert.deepEqual(report.providers.map((p) => p.maskedKeys), [["g-...01", "g-...02"], ["sk...le"]]);
+    assert.deepEqual(report.entries.map((e) => e.maskedKeys), [["g-...01", "g-...02"], ["sk...le"]]);
   });
 });

@@ -1,4 +1,4 @@
-// SPEC section 9: the seed's behaviours, each on a real PostgreSQL.
+// The seed's core behaviours (docs/behaviour.md, "The seed"), each on a real PostgreSQL.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError, DriftError, memoryAuditSink, seedAIProvidersFromEnv, SeedError } from "../mod.ts";
@@ -12,15 +12,19 @@ const LEGACY_BEDROCK = {
   CODER_AIBRIDGE_BEDROCK_MODEL: "anthropic.claude-test",
 };
 
-test("1. empty config: no error and no transaction", async () => {
+test("an empty configuration sends no statement and takes no lock", async () => {
   await withDatabase(async ({ sql, queries }) => {
     const report = await seedAIProvidersFromEnv(sql, { env: {} });
-    assert.deepEqual(report.providers, []);
+    assert.deepEqual(report.entries, []);
+    assert.deepEqual(report.counts, { insert: 0, keys: 0, unchanged: 0, skipDeleted: 0, drift: 0 });
+    assert.equal(report.lockTaken, false);
+    assert.equal(report.statements, 0);
+    assert.equal(report.roundTrips, 0);
     assert.deepEqual(queries, [], "no statement at all, so no lock and no transaction");
   });
 });
 
-test("2. legacy OpenAI: one row, one key, post-commit logs; a second run changes nothing", async () => {
+test("a legacy OpenAI key seeds one enabled openai row with its key, logs after the commit, and a second run changes nothing", async () => {
   await withDatabase(async ({ sql }) => {
     const logger = captureLogger();
     const report = await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI, logger });
@@ -33,8 +37,11 @@ test("2. legacy OpenAI: one row, one key, post-commit logs; a second run changes
     assert.equal(providers[0].deleted, false);
     assert.equal(providers[0].display_name, "openai");
     assert.deepEqual(keys.map((k) => k.api_key), ["sk-legacy"]);
-    assert.equal(report.inserted, 1);
-    assert.equal(report.keysInserted, 1);
+    assert.equal(report.counts.insert, 1);
+    assert.equal(report.counts.keys, 1);
+    assert.deepEqual(report.entries, [
+      { name: "openai", type: "openai", action: "insert", providerId: providers[0].id, keyCount: 1, maskedKeys: ["s...y"], drift: [] },
+    ]);
 
     const seeded = logger.lines.find((l) => l.msg === "env-seeded ai provider");
     assert.deepEqual(seeded?.fields, {
@@ -50,19 +57,20 @@ test("2. legacy OpenAI: one row, one key, post-commit logs; a second run changes
     const again = captureLogger();
     const second = await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI, logger: again });
     assert.deepEqual(await snapshot(sql), { providers, keys });
-    assert.equal(second.inserted, 0);
-    assert.equal(second.unchanged, 1);
+    assert.equal(second.counts.insert, 0);
+    assert.equal(second.counts.unchanged, 1);
+    assert.deepEqual(second.entries.map((e) => [e.action, e.providerId]), [["unchanged", providers[0].id]]);
     assert.equal(again.lines.filter((l) => l.msg.startsWith("env-seeded")).length, 0);
   });
 });
 
-test("3. changing only the key is not drift; changing the base URL is drift", async () => {
+test("rotating only the key is not drift; a changed base URL is drift and writes nothing", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI });
     const before = await snapshot(sql);
 
     const rotated = await seedAIProvidersFromEnv(sql, { env: { ...LEGACY_OPENAI, CODER_AIBRIDGE_OPENAI_KEY: "sk-rotated" } });
-    assert.equal(rotated.unchanged, 1);
+    assert.equal(rotated.counts.unchanged, 1);
     assert.deepEqual(await snapshot(sql), before, "stored key unchanged, no second key");
 
     const err = await seedAIProvidersFromEnv(sql, {
@@ -80,7 +88,7 @@ test("3. changing only the key is not drift; changing the base URL is drift", as
   });
 });
 
-test("4. legacy Bedrock: rotating access key and secret is not drift; changing the region is", async () => {
+test("rotating the Bedrock access key and secret is not drift; a changed Bedrock region is", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, { env: LEGACY_BEDROCK });
     const before = await snapshot(sql);
@@ -91,7 +99,7 @@ test("4. legacy Bedrock: rotating access key and secret is not drift; changing t
         CODER_AIBRIDGE_BEDROCK_ACCESS_KEY_SECRET: "rotated-secret-2",
       },
     });
-    assert.equal(rotated.unchanged, 1);
+    assert.equal(rotated.counts.unchanged, 1);
     assert.deepEqual(await snapshot(sql), before);
 
     await assert.rejects(
@@ -106,7 +114,7 @@ test("4. legacy Bedrock: rotating access key and secret is not drift; changing t
   });
 });
 
-test("5. legacy Bedrock only: an anthropic row with Bedrock settings and no key rows", async () => {
+test("legacy Bedrock alone seeds an anthropic row whose settings hold region, models and credentials, and no key rows", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, { env: LEGACY_BEDROCK });
     const { providers, keys } = await snapshot(sql);
@@ -123,7 +131,7 @@ test("5. legacy Bedrock only: an anthropic row with Bedrock settings and no key 
       region: "us-west-2",
       small_fast_model: "global.anthropic.claude-haiku-4-5-20251001-v1:0",
     });
-    // Sorted keys, as the spec fixes the blob's layout.
+    // Sorted keys, as Go's json.Marshal writes Coder's settings map.
     assert.equal(
       providers[0].settings,
       '{"_type":"bedrock","_version":1,"access_key":"AKIAEXAMPLE0001","access_key_secret":"bedrock-secret-0001","model":"anthropic.claude-test","region":"us-west-2","small_fast_model":"global.anthropic.claude-haiku-4-5-20251001-v1:0"}',
@@ -132,7 +140,7 @@ test("5. legacy Bedrock only: an anthropic row with Bedrock settings and no key 
   });
 });
 
-test("6. Anthropic key only, Bedrock model defaults applied: settings NULL and one key", async () => {
+test("an Anthropic key alone, with the Bedrock model defaults, seeds NULL settings and one key", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, { env: { CODER_AIBRIDGE_ANTHROPIC_KEY: "sk-ant-only" } });
     const { providers, keys } = await snapshot(sql);
@@ -144,7 +152,7 @@ test("6. Anthropic key only, Bedrock model defaults applied: settings NULL and o
   });
 });
 
-test("7. Bedrock region and model without credentials: settings present, no keys", async () => {
+test("a Bedrock region and model without credentials store settings without credentials, and no keys", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, {
       env: { CODER_AIBRIDGE_BEDROCK_REGION: "us-east-1", CODER_AIBRIDGE_BEDROCK_MODEL: "anthropic.claude-x" },
@@ -160,7 +168,7 @@ test("7. Bedrock region and model without credentials: settings present, no keys
   });
 });
 
-test("8. indexed primary-openai with two keys and primary-anthropic with one", async () => {
+test("indexed providers are seeded with every key: two for primary-openai, one for primary-anthropic with NULL settings", async () => {
   await withDatabase(async ({ sql }) => {
     const report = await seedAIProvidersFromEnv(sql, {
       env: {
@@ -183,14 +191,15 @@ test("8. indexed primary-openai with two keys and primary-anthropic with one", a
       ["primary-openai", "sk-one"],
       ["primary-openai", "sk-two"],
     ]);
-    assert.deepEqual(report.providers.map((p) => [p.name, p.action, p.keyCount]), [
-      ["primary-anthropic", "inserted", 1],
-      ["primary-openai", "inserted", 2],
+    assert.deepEqual(report.entries.map((e) => [e.name, e.action, e.keyCount]), [
+      ["primary-anthropic", "insert", 1],
+      ["primary-openai", "insert", 2],
     ]);
+    assert.deepEqual(report.counts, { insert: 2, keys: 3, unchanged: 0, skipDeleted: 0, drift: 0 });
   });
 });
 
-test("9. indexed anthropic with Bedrock credentials: no key rows, settings hold the credentials", async () => {
+test("an indexed anthropic provider with Bedrock credentials keeps them in its settings and gets no key rows", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, {
       env: {
@@ -216,7 +225,7 @@ test("9. indexed anthropic with Bedrock credentials: no key rows, settings hold 
   });
 });
 
-test("10. legacy and indexed with the same name: error containing `conflicts`, nothing written", async () => {
+test("a legacy and an indexed provider of the same name conflict, and nothing is sent", async () => {
   await withDatabase(async ({ sql, queries }) => {
     const err = await seedAIProvidersFromEnv(sql, {
       env: { ...LEGACY_OPENAI, CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-idx" },
@@ -227,7 +236,7 @@ test("10. legacy and indexed with the same name: error containing `conflicts`, n
   });
 });
 
-test("11. name Bad_Name: error containing `invalid AI provider name`", async () => {
+test("an invalid provider name is a configuration error before any statement, from the environment or a ready config", async () => {
   await withDatabase(async ({ sql, queries }) => {
     await assert.rejects(
       seedAIProvidersFromEnv(sql, {
@@ -244,7 +253,7 @@ test("11. name Bad_Name: error containing `invalid AI provider name`", async () 
   });
 });
 
-test("12. unknown type is skipped with a warning, the other provider is seeded", async () => {
+test("a provider of an unknown type is skipped with a warning and the others are seeded", async () => {
   await withDatabase(async ({ sql }) => {
     const logger = captureLogger();
     const report = await seedAIProvidersFromEnv(sql, {
@@ -264,7 +273,7 @@ test("12. unknown type is skipped with a warning, the other provider is seeded",
   });
 });
 
-test("13. a soft-deleted row is not resurrected", async () => {
+test("a soft-deleted provider is never resurrected: deletion is sticky", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI });
     await sql`update ai_providers set deleted = true, enabled = false where name = 'openai'`;
@@ -274,8 +283,8 @@ test("13. a soft-deleted row is not resurrected", async () => {
     assert.equal(providers.length, 1);
     assert.equal(providers[0].deleted, true);
     assert.equal(providers.filter((p) => !p.deleted).length, 0, "no live row after re-seeding");
-    assert.equal(report.skippedDeleted, 1);
-    assert.deepEqual(report.providers.map((p) => p.action), ["skipped-deleted"]);
+    assert.equal(report.counts.skipDeleted, 1);
+    assert.deepEqual(report.entries.map((e) => e.action), ["skip-deleted"]);
     assert.ok(
       logger.lines.some((l) =>
         l.level === "warn" && l.msg === "skipping env-seeded ai provider that was previously soft-deleted" && l.fields.name === "openai"
@@ -284,7 +293,7 @@ test("13. a soft-deleted row is not resurrected", async () => {
   });
 });
 
-test("14. duplicate identical indexed entries give one row; conflicting ones an error", async () => {
+test("identical duplicate entries seed one row with the first entry's keys; conflicting duplicates are an error", async () => {
   await withDatabase(async ({ sql }) => {
     const same = { type: "openai", name: "dup", baseURL: "https://a.example/v1", keys: ["k1"] };
     await seedAIProvidersFromEnv(sql, { config: { providers: [same, { ...same, keys: ["k2"] }] } });
@@ -299,13 +308,13 @@ test("14. duplicate identical indexed entries give one row; conflicting ones an 
   });
 });
 
-test("15. a live row and a soft-deleted row share a name: the live one is compared", async () => {
+test("the live row is compared even when soft-deleted rows share its name", async () => {
   await withDatabase(async ({ sql }) => {
     await insertRow(sql, { name: "openai", type: "openai", base_url: "https://old.example/v1", deleted: true, enabled: false });
     const live = await insertRow(sql, { name: "openai", type: "openai", base_url: "https://api.openai.com/v1" });
     await insertRow(sql, { name: "openai", type: "openai", base_url: "https://older.example/v1", deleted: true, enabled: false });
     const report = await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI });
-    assert.deepEqual(report.providers.map((p) => [p.name, p.action, p.providerId]), [["openai", "unchanged", live]]);
+    assert.deepEqual(report.entries.map((e) => [e.name, e.action, e.providerId]), [["openai", "unchanged", live]]);
     assert.equal((await snapshot(sql)).keys.length, 0, "an existing provider never gets keys from the environment");
 
     await assert.rejects(
@@ -315,19 +324,19 @@ test("15. a live row and a soft-deleted row share a name: the live one is compar
   });
 });
 
-test("16. a disabled row that matches stays disabled and unchanged", async () => {
+test("a disabled row that matches stays disabled and unchanged", async () => {
   await withDatabase(async ({ sql }) => {
     await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI });
     await sql`update ai_providers set enabled = false where name = 'openai'`;
     const before = await snapshot(sql);
     const report = await seedAIProvidersFromEnv(sql, { env: LEGACY_OPENAI });
-    assert.equal(report.unchanged, 1);
+    assert.equal(report.counts.unchanged, 1);
     assert.deepEqual(await snapshot(sql), before);
     assert.equal(before.providers[0].enabled, false);
   });
 });
 
-test("18. a drift on the last provider leaves no row, no key and no audit entry", async () => {
+test("a drift on the last provider leaves no row, no key, no audit entry and no seed log line behind", async () => {
   await withDatabase(async ({ sql }) => {
     await insertRow(sql, { name: "zz-last", type: "openai", base_url: "https://stored.example/v1" });
     const before = await snapshot(sql);
@@ -352,7 +361,7 @@ test("18. a drift on the last provider leaves no row, no key and no audit entry"
   });
 });
 
-test("DriftError lists every drifted provider at once", async () => {
+test("a DriftError lists every drifted provider at once, one line each", async () => {
   await withDatabase(async ({ sql }) => {
     await insertRow(sql, { name: "one", type: "openai", base_url: "https://x/1" });
     await insertRow(sql, { name: "two", type: "openai", base_url: "https://x/2" });
@@ -370,10 +379,10 @@ test("DriftError lists every drifted provider at once", async () => {
   });
 });
 
-test("audit: one entry per inserted row after commit, in a deterministic order, secrets masked", async () => {
+test("audit: one entry per inserted row after the commit, in a deterministic order, secrets masked", async () => {
   await withDatabase(async ({ sql }) => {
     const audit = memoryAuditSink();
-    await seedAIProvidersFromEnv(sql, {
+    const report = await seedAIProvidersFromEnv(sql, {
       env: {
         ...LEGACY_OPENAI,
         ...LEGACY_BEDROCK,
@@ -404,6 +413,9 @@ test("audit: one entry per inserted row after commit, in a deterministic order, 
     assert.equal(bedrock.bedrock_access_key, "AK...01");
     assert.equal(bedrock.bedrock_access_key_secret, "be...01");
     assert.deepEqual(audit.entries.slice(3).map((e) => e.fields.api_key), ["g-...01", "g-...02", "s...y"]);
+    // Through the audit table: written in the transaction, then claimed and settled after it.
+    assert.equal(report.auditDelivered, 6);
+    assert.equal(report.roundTrips, 5, "read; begin, settings, lock and read; inserts and commit; claim; settle");
   });
 });
 
@@ -421,33 +433,68 @@ test("a failing audit sink does not undo the commit: logged at error level and r
     });
     assert.equal((await snapshot(sql)).providers.length, 1);
     assert.deepEqual(report.auditFailures.map((f) => [f.resourceType, f.message]), [["ai_provider", "audit store unavailable"]]);
+    assert.equal(report.auditDelivered, 1, "the key's entry was delivered");
     const line = logger.lines.find((l) => l.level === "error");
     assert.equal(line?.fields.error, "audit store unavailable");
   });
 });
 
-test("the number of statements does not grow with providers or keys", async () => {
-  const count = async (n: number) =>
+// The statements of a cold seed, as withDatabase's client sent them (the
+// lock-free read is one text holding two statements: its settings and the read).
+const COLD_SEED = [
+  /^select set_config\('lock_timeout', .*; select json_build_object\('pid', .* from ai_providers p\)/,
+  /^begin$/,
+  /^select set_config\('lock_timeout', .*'idle_in_transaction_session_timeout'.*'application_name'/,
+  /^select pg_advisory_xact_lock\(10\)$/,
+  /^select json_build_object\('pid', .* from ai_providers p\)/,
+  /^insert into ai_providers /,
+  /^insert into ai_provider_keys /,
+  /^insert into ai_provider_audit /,
+  /^commit$/,
+];
+
+/** A statement's text with its string literals (the values, the ids, the timeouts) blanked. */
+function shape(statement: string): string {
+  // A scan rather than a regular expression: a literal may hold megabytes.
+  let out = "";
+  let at = 0;
+  for (;;) {
+    const open = statement.indexOf("E'", at);
+    if (open < 0) return out + statement.slice(at);
+    out += `${statement.slice(at, open)}E'…'`;
+    let i = open + 2;
+    for (;;) {
+      const quote = statement.indexOf("'", i);
+      if (quote < 0) return out;
+      if (statement[quote + 1] === "'") {
+        i = quote + 2;
+        continue;
+      }
+      at = quote + 1;
+      break;
+    }
+  }
+}
+
+test("a cold seed sends the same statements in 3 round trips whatever the number of providers and keys", async () => {
+  const seed = async (n: number) =>
     await withDatabase(async ({ sql, queries }) => {
       const providers = Array.from({ length: n }, (_, i) => ({ type: "openai", name: `p-${i}`, keys: [`key-${i}-a`, `key-${i}-b`] }));
       const report = await seedAIProvidersFromEnv(sql, { config: { providers } });
-      assert.equal(report.inserted, n);
-      assert.equal(report.keysInserted, 2 * n);
-      return [...queries];
+      assert.equal(report.counts.insert, n);
+      assert.equal(report.counts.keys, 2 * n);
+      return { statements: report.statements, roundTrips: report.roundTrips, sent: queries.map(shape) };
     });
-  const one = await count(1);
-  const hundred = await count(100);
+  const one = await seed(1);
+  const hundred = await seed(100);
   assert.deepEqual(hundred, one);
-  assert.equal(
-    one.length,
-    8,
-    `pre-read without the lock, begin, lock_timeout and application_name, lock, load under the lock, insert providers, insert keys, commit: ${
-      one.join(" | ")
-    }`,
-  );
+  assert.equal(one.roundTrips, 3, "read; begin, settings, lock and read under it; inserts and commit");
+  assert.equal(one.statements, 10, "the read's two, four to take the lock, three inserts and the commit");
+  assert.equal(one.sent.length, COLD_SEED.length, one.sent.join(" | "));
+  one.sent.forEach((text, i) => assert.match(text, COLD_SEED[i]));
 });
 
-test("10,000 providers with 5 keys each seed in one batch, within the parameter limit", async () => {
+test("10,000 providers with 5 keys each seed in the same statements as one provider", async () => {
   await withDatabase(async ({ sql, queries }) => {
     const providers = Array.from({ length: 10_000 }, (_, i) => ({
       type: "openai-compat",
@@ -456,10 +503,11 @@ test("10,000 providers with 5 keys each seed in one batch, within the parameter 
       keys: Array.from({ length: 5 }, (_, k) => `key-${i}-${k}`),
     }));
     const report = await seedAIProvidersFromEnv(sql, { config: { providers } });
-    assert.equal(report.inserted, 10_000);
-    assert.equal(report.keysInserted, 50_000);
-    assert.equal(queries.length, 8, "the same 8 statements as for one provider");
-    assert.equal(report.roundTrips, queries.length);
+    assert.equal(report.counts.insert, 10_000);
+    assert.equal(report.counts.keys, 50_000);
+    assert.equal(queries.length, COLD_SEED.length, "the same statements as for one provider");
+    queries.forEach((text, i) => assert.match(shape(text), COLD_SEED[i]));
+    assert.equal(report.roundTrips, 3);
     const [{ count }] = await sql<{ count: number }[]>`select count(*)::int as count from ai_provider_keys`;
     assert.equal(count, 50_000);
   });
@@ -474,15 +522,19 @@ test("a database without the tables gets an error that says to run applySchema",
   }, { schema: false });
 });
 
-test("encrypted settings on a matching row stop the seed with a clear error", async () => {
+test("settings encrypted with a key that is not configured stop the seed, naming the provider, the key id and the variable", async () => {
   await withDatabase(async ({ sql }) => {
+    const before = await snapshot(sql);
+    // As on a Coder database: the key is registered in dbcrypt_keys, and the row names it.
+    await sql`insert into dbcrypt_keys (number, active_key_digest, test) values (1, 'key-1', 'not-checked')`;
     const id = await insertRow(sql, { name: "anthropic", type: "anthropic", base_url: "", settings: "ciphertext" });
     await sql`update ai_providers set settings_key_id = 'key-1' where id = ${id}`;
     await assert.rejects(seedAIProvidersFromEnv(sql, { env: LEGACY_BEDROCK }), (e: unknown) => {
       assert.ok(e instanceof SeedError);
-      assert.equal(e.code, "settings_unreadable");
-      assert.match(e.message, /"anthropic".*encrypted/);
+      assert.equal(e.code, "encryption_key_missing");
+      assert.match(e.message, /"anthropic".*key-1.*CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS/);
       return true;
     });
+    assert.equal((await snapshot(sql)).keys.length, before.keys.length);
   });
 });

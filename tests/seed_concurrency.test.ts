@@ -1,5 +1,5 @@
-// SPEC section 9, behaviour 17: replicas starting at the same moment, as
-// separate OS processes, against one empty database.
+// Replicas starting at the same moment, as separate OS processes, against
+// one empty database (docs/behaviour.md, "The seed").
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runScript, testPath } from "./_spawn.ts";
@@ -7,7 +7,7 @@ import { snapshot, withDatabase } from "./_db.ts";
 
 const PROCESSES = 6;
 
-test("17. concurrent seeds from several processes: all succeed, one row per provider, keys and audit once", async () => {
+test("replicas seeding at once from separate processes all succeed: one row per provider, keys and audit entries once in total", async () => {
   await withDatabase(async ({ sql, url }) => {
     const env = {
       SEED_TEST_DATABASE_URL: url,
