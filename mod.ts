@@ -42,6 +42,17 @@ export { canonicalJSON, canonicalProvider, computeProviderHash } from "./lib/can
 export { maskSecret } from "./lib/mask_secret.ts";
 export { parseDotenv } from "./lib/dotenv.ts";
 export { formatReport, summaryLine } from "./lib/format_report.ts";
+export { decryptAtRest, DEFAULT_ENCRYPTION_BATCH_SIZE, encryptionStatus, rotateEncryptionKeys } from "./lib/encryption.ts";
+export type {
+  DbcryptKeyState,
+  EncryptionOptions,
+  EncryptionRewrite,
+  EncryptionStatus,
+  EncryptionStatusOptions,
+  KeyIdValues,
+  KeyNotRevoked,
+  MissingEncryptionKey,
+} from "./lib/encryption.ts";
 export { applySchema, SCHEMA_SQL } from "./lib/schema.ts";
 export type { ApplySchemaOptions } from "./lib/schema.ts";
 export { consoleLogger, jsonLogger, noopLogger } from "./lib/logger.ts";
