@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { entriesTable } from "../lib/_table.ts";
+import { entriesTable, formatTable } from "../lib/_table.ts";
+import type { EncryptionRewrite, EncryptionStatus } from "../lib/encryption.ts";
 import { ConfigError, DriftError, LockTimeoutError, SeedError } from "../lib/errors.ts";
 import { summaryLine } from "../lib/format_report.ts";
 import type { LogFields } from "../lib/logger.ts";
@@ -109,7 +110,9 @@ export function formatPlan(plan: SeedPlan, paint: Paint): string {
   const verdict = drift > 0
     ? paint(
       "31",
-      `apply would fail and write nothing: ${drift} ${drift === 1 ? "provider differs" : "providers differ"} from the database. Update ${them} through the API, or stop seeding ${them} from the environment.`,
+      `apply would fail and write nothing: ${drift} ${
+        drift === 1 ? "provider differs" : "providers differ"
+      } from the database. Update ${them} through the API, or stop seeding ${them} from the environment.`,
     )
     : plan.changes
     ? "apply would insert the providers marked insert, with their keys."
@@ -135,4 +138,106 @@ export function formatApply(report: SeedReport, paint: Paint): string {
     ...warningLines(report.warnings, paint),
     ...failures,
   ].join("\n");
+}
+
+// --- encryption rotate|decrypt|status ------------------------------------------
+
+/** The subcommands of `aibridge-seed encryption`. */
+export type EncryptionAction = "rotate" | "decrypt" | "status";
+
+/** Builds the `--json` document of `encryption rotate|decrypt` (a rewrite) or `encryption status`. */
+export function encryptionDocument(action: EncryptionAction, result: EncryptionRewrite | EncryptionStatus): CliJsonDocument {
+  const doc: CliJsonDocument = { version: CLI_JSON_VERSION, command: "encryption", ok: true, action };
+  if ("values" in result) doc.encryption = result;
+  else doc.rewrite = result;
+  return doc;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function revocationLines(result: EncryptionRewrite, paint: Paint): string[] {
+  const lines: string[] = [];
+  if (result.revoked.length > 0) lines.push(`Revoked in dbcrypt_keys: ${result.revoked.join(", ")}.`);
+  for (const k of result.notRevoked) {
+    lines.push(
+      `${paint("33", "not revoked:")} ${k.digest}: ${k.reason}; it stays active, so every Coder replica still needs it configured`,
+    );
+  }
+  return lines;
+}
+
+/** Renders what `encryption rotate` or `encryption decrypt` did: counts, the key, revocations. */
+export function formatEncryptionRewrite(action: "rotate" | "decrypt", result: EncryptionRewrite, paint: Paint): string {
+  const values = `${plural(result.keys, "API key", "API keys")} and ${plural(result.settings, "settings value", "settings values")}`;
+  const head = action === "rotate"
+    ? `Rotated to key ${result.primary}${result.registered ? " (newly registered in dbcrypt_keys)" : ""}: ${values} re-encrypted.`
+    : `Decrypted: ${values} turned back to plaintext.`;
+  return [paint("1", head), ...revocationLines(result, paint)].join("\n");
+}
+
+/** Renders `encryption status`: values per key id, the dbcrypt_keys rows, and what is not configured. */
+export function formatEncryptionStatus(status: EncryptionStatus, paint: Paint): string {
+  const lines: string[] = [];
+  if (status.primary === null) {
+    lines.push("No encryption key configured (CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS is empty): the seed writes plaintext.");
+  } else {
+    const others = status.configured.slice(1);
+    lines.push(`Encryption keys configured: primary ${status.primary}${others.length > 0 ? `, also ${others.join(", ")}` : ""}.`);
+  }
+  lines.push("");
+  const valueRows = status.values.map((v) => [
+    v.keyId ?? "plaintext",
+    String(v.keys),
+    String(v.settings),
+    v.keyId === null ? "-" : v.keyId === status.primary ? "yes (primary)" : v.configured ? "yes" : "NO",
+  ]);
+  lines.push(
+    valueRows.length === 0 ? "No stored API keys or settings." : formatTable(["KEY ID", "API KEYS", "SETTINGS", "CONFIGURED"], valueRows),
+  );
+  lines.push("");
+  if (status.dbcryptKeys === null) {
+    lines.push("The dbcrypt_keys table does not exist (create it with aibridge-seed schema).");
+  } else if (status.dbcryptKeys.length === 0) {
+    lines.push("dbcrypt_keys is empty: no key was ever registered.");
+  } else {
+    lines.push(formatTable(
+      ["NUMBER", "ACTIVE", "REVOKED", "CREATED", "REVOKED AT", "CONFIGURED", "TEST"],
+      status.dbcryptKeys.map((k) => [
+        String(k.number),
+        k.activeKeyDigest ?? "-",
+        k.revokedKeyDigest ?? "-",
+        k.createdAt,
+        k.revokedAt ?? "-",
+        k.configured ? "yes" : "no",
+        k.testOk === null ? "-" : k.testOk ? "ok" : "FAILED",
+      ]),
+    ));
+  }
+  for (const m of status.missing) {
+    lines.push(
+      `${paint("31", "not configured:")} key ${m.keyId} encrypts values of ${m.providers.map((p) => JSON.stringify(p)).join(", ")}; ` +
+        "add it to CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS, or nothing can read them",
+    );
+  }
+  for (const k of status.dbcryptKeys ?? []) {
+    if (k.activeKeyDigest !== null && !k.configured) {
+      lines.push(
+        `${
+          paint("33", "warning:")
+        } key ${k.activeKeyDigest} is active in dbcrypt_keys but not configured, and Coder refuses to start so; configure it, or rotate to revoke it once nothing uses it`,
+      );
+    }
+  }
+  const stale = status.values.filter((v) => v.keyId !== status.primary && (v.keyId !== null || status.primary !== null));
+  const staleCount = stale.reduce((n, v) => n + v.keys + v.settings, 0);
+  if (status.primary !== null && staleCount > 0) {
+    lines.push(
+      `${
+        plural(staleCount, "value is", "values are")
+      } not under the primary key (blank ones stay plaintext): run aibridge-seed encryption rotate.`,
+    );
+  }
+  return lines.join("\n").replace(/\n+$/, "");
 }

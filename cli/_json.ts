@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { EncryptionRewrite, EncryptionStatus } from "../lib/encryption.ts";
 import type { DriftField, LockHolder, ProviderDrift } from "../lib/errors.ts";
 import type { AuditFailure, PlanCounts, PlanEntry, SeedTimings, SeedWarning } from "../lib/report.ts";
 
@@ -32,7 +33,7 @@ export interface CliJsonError {
 export interface CliJsonDocument {
   /** `CLI_JSON_VERSION`. */
   version: number;
-  /** `plan`, `check`, `apply`, `schema`, or `null` when the arguments were unusable. */
+  /** `plan`, `check`, `apply`, `schema`, `encryption`, or `null` when the arguments were unusable. */
   command: string | null;
   /** `false` exactly when the exit code is 1. */
   ok: boolean;
@@ -60,6 +61,12 @@ export interface CliJsonDocument {
   applied?: boolean;
   /** schema --print: the SQL. */
   sql?: string;
+  /** encryption: the subcommand, `rotate`, `decrypt` or `status`. */
+  action?: "rotate" | "decrypt" | "status";
+  /** encryption rotate, decrypt: values rewritten, whether the primary was registered, keys revoked and not revoked. */
+  rewrite?: EncryptionRewrite;
+  /** encryption status: values per key id, the dbcrypt_keys rows, key ids in use that are not configured. */
+  encryption?: EncryptionStatus;
   /** When `ok` is false. */
   error?: CliJsonError;
 }

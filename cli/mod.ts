@@ -1,5 +1,6 @@
 /**
- * The `aibridge-seed` command line: `plan`, `check`, `apply` and `schema`.
+ * The `aibridge-seed` command line: `plan`, `check`, `apply`, `schema` and
+ * `encryption rotate|decrypt|status`.
  * Runtime-free: arguments, environment and output streams come in through
  * {@link CliIO}, and the exit code goes out, so it runs the same on Deno,
  * Bun and Node and is tested in-process as well as as a child process.
@@ -9,12 +10,26 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { parseDotenv } from "../lib/dotenv.ts";
+import { decryptAtRest, encryptionStatus, rotateEncryptionKeys } from "../lib/encryption.ts";
 import { planSeed } from "../lib/plan_seed.ts";
 import { type EnvRecord, readTextFile } from "../lib/runtime_env.ts";
 import { applySchema, SCHEMA_SQL } from "../lib/schema.ts";
 import { seedAIProvidersFromEnv } from "../lib/seed.ts";
 import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, SEED_APPLICATION_NAME, type Sql } from "../lib/types.ts";
-import { errorDocument, errorLine, formatApply, formatPlan, type Paint, paintFor, resultDocument, UsageError } from "./_format.ts";
+import {
+  type EncryptionAction,
+  encryptionDocument,
+  errorDocument,
+  errorLine,
+  formatApply,
+  formatEncryptionRewrite,
+  formatEncryptionStatus,
+  formatPlan,
+  type Paint,
+  paintFor,
+  resultDocument,
+  UsageError,
+} from "./_format.ts";
 import { CLI_JSON_VERSION, type CliJsonDocument } from "./_json.ts";
 
 export type { CliJsonDocument, CliJsonError } from "./_json.ts";
@@ -39,7 +54,8 @@ export const EXIT_ERROR = 1;
 /** Exit code of `check`: something would be inserted or has drifted. */
 export const EXIT_CHANGES = 2;
 
-type Command = "plan" | "check" | "apply" | "schema";
+type Command = "plan" | "check" | "apply" | "schema" | "encryption";
+const ENCRYPTION_ACTIONS: readonly EncryptionAction[] = ["rotate", "decrypt", "status"];
 type OptionName = "database-url" | "env-file" | "json" | "lock-timeout" | "timeout" | "print" | "help";
 
 const OPTIONS = {
@@ -57,6 +73,7 @@ const COMMAND_OPTIONS: Record<Command, readonly OptionName[]> = {
   check: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
   apply: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
   schema: ["database-url", "env-file", "json", "lock-timeout", "print", "help"],
+  encryption: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
 };
 
 const NAME = "aibridge-seed";
@@ -83,12 +100,16 @@ Commands:
            inserted or has drifted, 1 on error
   apply    Insert the providers that are missing (with their keys) and print the report
   schema   Create the tables if missing (or print their SQL with --print)
+  encryption rotate|decrypt|status
+           Re-encrypt every stored key under the first encryption key, decrypt everything,
+           or show which key encrypts what
 
 Options:
 ${["database-url", "env-file", "json", "lock-timeout", "timeout", "help"].map((o) => OPTION_HELP[o as OptionName]).join("\n")}
 
 Providers come from CODER_AIBRIDGE_* / CODER_AI_GATEWAY_* variables; any of them may be given
 as NAME_FILE, the path of a file holding the value. Keys are always shown masked.
+Encryption keys come from CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS (or _FILE), as in Coder.
 Colours only on a terminal, never with NO_COLOR set.
 Exit codes: 0 success, 1 error, 2 (check only) changes pending.
 Run '${NAME} <command> --help' for a command's options.`;
@@ -119,6 +140,23 @@ the session holding it. Exits 0 on success, 1 on any error.`,
 Creates the ai_provider_type enum and the ai_providers and ai_provider_keys
 tables when missing (idempotent, safe to run from several places at once), or
 prints their SQL with --print.`,
+  encryption: `Usage: ${NAME} encryption rotate|decrypt|status [options]
+
+Encryption at rest, compatible with Coder's dbcrypt. The keys come from
+CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS (or CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS_FILE),
+in the environment or an --env-file: base64 of 32 bytes each, comma-separated,
+the first one encrypts. Only key ids (digests) are ever printed.
+
+  rotate   Re-encrypt every API key and Bedrock settings value not under the first
+           key (plaintext ones too), register that key in dbcrypt_keys, and revoke
+           every other active key nothing uses any more (a key another table still
+           references is listed, not revoked). One transaction under advisory lock
+           10: all or nothing. Running it again is safe.
+  decrypt  Turn every value back to plaintext and revoke the keys nothing uses.
+           Every key that encrypted a value must be configured.
+  status   Values per key id (plaintext under "plaintext"), the dbcrypt_keys rows,
+           and the key ids in use that are not configured. Read-only; exits 0
+           unless it cannot read the database.`,
 };
 
 function commandHelp(command: Command): string {
@@ -148,6 +186,8 @@ export function parseDuration(value: string, option = "--lock-timeout"): number 
 
 interface Parsed {
   command: Command | null;
+  /** `encryption` only: its subcommand. */
+  action?: EncryptionAction;
   values: Partial<
     { "database-url": string; "env-file": string[]; json: boolean; "lock-timeout": string; timeout: string; print: boolean; help: boolean }
   >;
@@ -178,13 +218,20 @@ function parse(argv: string[]): Parsed {
     return { command: (extra[0] as Command | undefined) ?? null, values: { ...values, help: true } };
   }
   if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)}; see ${NAME} --help`);
+  let action: EncryptionAction | undefined;
+  if (first === "encryption") {
+    action = extra.shift() as EncryptionAction | undefined;
+    if ((action === undefined && !values.help) || (action !== undefined && !ENCRYPTION_ACTIONS.includes(action))) {
+      throw new UsageError(`${NAME} encryption needs rotate, decrypt or status; see ${NAME} encryption --help`);
+    }
+  }
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}; see ${NAME} ${first} --help`);
   for (const name of Object.keys(values) as OptionName[]) {
     if (!COMMAND_OPTIONS[first].includes(name)) {
       throw new UsageError(`--${name} does not apply to ${first}; see ${NAME} ${first} --help`);
     }
   }
-  return { command: first, values };
+  return { command: first, action, values };
 }
 
 // The environment the providers are read from: the env files, then the
@@ -291,7 +338,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stdout(`${command === null ? TOP_HELP : commandHelp(command)}\n`);
     return EXIT_OK;
   }
-  if (command === null) return fail(new UsageError(`missing command (plan, check, apply or schema); see ${NAME} --help`));
+  if (command === null) return fail(new UsageError(`missing command (plan, check, apply, schema or encryption); see ${NAME} --help`));
 
   const emit = (doc: CliJsonDocument, human: string): void => io.stdout(`${json ? JSON.stringify(doc, null, 2) : human}\n`);
   if (command === "schema" && values.print) {
@@ -306,7 +353,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const env = mergedEnv(io, values["env-file"] ?? []);
     const url = databaseUrl(values["database-url"], env);
     sql = connect(url);
-    return await run(command, sql, env, { lockTimeoutMs, timeoutMs }, paint, emit);
+    return await run(command, sql, env, { lockTimeoutMs, timeoutMs }, paint, emit, parsed.action);
   } catch (err) {
     return fail(err);
   } finally {
@@ -321,6 +368,7 @@ async function run(
   bounds: { lockTimeoutMs: number | undefined; timeoutMs: number | undefined },
   paint: Paint,
   emit: (doc: CliJsonDocument, human: string) => void,
+  action?: EncryptionAction,
 ): Promise<number> {
   switch (command) {
     case "plan":
@@ -340,6 +388,17 @@ async function run(
         { version: CLI_JSON_VERSION, command, ok: true, applied: true },
         "Schema ready: the ai_provider_type enum and the ai_providers and ai_provider_keys tables exist.",
       );
+      return EXIT_OK;
+    }
+    case "encryption": {
+      if (action === "status") {
+        const status = await encryptionStatus(sql, { env, ...bounds });
+        emit(encryptionDocument("status", status), formatEncryptionStatus(status, paint));
+        return EXIT_OK;
+      }
+      const rewrite = action === "rotate" ? rotateEncryptionKeys : decryptAtRest;
+      const result = await rewrite(sql, { env, ...bounds });
+      emit(encryptionDocument(action!, result), formatEncryptionRewrite(action!, result, paint));
       return EXIT_OK;
     }
   }
