@@ -7,11 +7,15 @@
  */
 import { databaseError } from "./_db_error.ts";
 import type { Snapshot, Store } from "./_store.ts";
-import { SeedError } from "./errors.ts";
+import { LockTimeoutError, SeedError } from "./errors.ts";
 import type { SeedTimings } from "./report.ts";
 
 /** Reads the tables once and names what blocks them when the read waited too long for a lock. */
-export async function readSnapshot(store: Store, options: { auditPending: boolean; lockTimeoutMs: number }, doing: string): Promise<Snapshot> {
+export async function readSnapshot(
+  store: Store,
+  options: { auditPending: boolean; lockTimeoutMs: number },
+  doing: string,
+): Promise<Snapshot> {
   try {
     return await store.read(options);
   } catch (err) {
@@ -24,6 +28,7 @@ export async function readSnapshot(store: Store, options: { auditPending: boolea
         }, e.g. a migration; nothing was written. Retry when it is done, or raise lockTimeoutMs`,
       );
     }
+    if (err instanceof LockTimeoutError && err.holder === null) throw new LockTimeoutError(err.timeoutMs, await store.lockHolder());
     throw err;
   }
 }
@@ -42,4 +47,3 @@ export function failure(err: unknown, doing: string, timings: SeedTimings, start
   typed.timings = timings;
   return typed;
 }
-

@@ -188,6 +188,10 @@ export class Store {
   roundTrips = 0;
   private readonly sql: Client;
   private readonly deadline: Deadline;
+  // When the lock wait budget (lockTimeoutMs) ends: it bounds every wait
+  // before the lock is granted, a pooler's queue for a server connection
+  // included, which no server-side setting can see.
+  private lockBudgetEnd = Infinity;
 
   /** Wraps the host's client; `deadline` bounds every call. */
   constructor(sql: Sql, deadline: Deadline) {
@@ -203,6 +207,7 @@ export class Store {
    * migration's `ACCESS EXCLUSIVE` lock makes it fail fast.
    */
   async read(options: { auditPending: boolean; lockTimeoutMs: number }): Promise<Snapshot> {
+    this.lockBudgetEnd = options.lockTimeoutMs === 0 ? Infinity : performance.now() + options.lockTimeoutMs;
     const wait = Math.min(options.lockTimeoutMs === 0 ? Infinity : options.lockTimeoutMs, this.deadline.remaining());
     const settings = settingsStatement({
       lock_timeout: `${wait === Infinity ? 0 : Math.max(1, Math.ceil(wait))}ms`,
@@ -211,7 +216,10 @@ export class Store {
     const query = this.sql.unsafe(`${settings}; ${readStatement({ auditPending: options.auditPending, dbcryptKeys: false })}`);
     this.statements += 2;
     this.roundTrips++;
-    const results = await this.deadline.race(query.raw(), "read ai_providers", () => query.cancel()) as unknown as unknown[];
+    const limit = wait < this.deadline.remaining()
+      ? { ms: wait + 250, error: () => new LockTimeoutError(options.lockTimeoutMs, null) }
+      : undefined;
+    const results = await this.deadline.race(query.raw(), "read ai_providers", () => query.cancel(), limit) as unknown as unknown[];
     return decodeSnapshot(results.at(-1));
   }
 
@@ -230,7 +238,9 @@ export class Store {
     const conn = await this.deadline.race(reserving, "wait for a database connection", () => {
       reserving.then((c) => c.release(), () => {});
     });
-    const lockMs = settings.lockTimeoutMs === 0 ? Infinity : settings.lockTimeoutMs;
+    const lockMs = settings.lockTimeoutMs === 0
+      ? Infinity
+      : Math.max(1, Math.min(settings.lockTimeoutMs, this.lockBudgetEnd - performance.now()));
     const left = this.deadline.remaining();
     const serverLockMs = Math.min(lockMs, left);
     const server = this.deadline.serverMs();
@@ -291,7 +301,10 @@ export class Store {
         order by a.xact_start nulls last limit 1), 'null'::json)::text`);
       this.statements++;
       this.roundTrips++;
-      const rows = await this.deadline.race(query.raw(), "read the lock holder", () => query.cancel()) as unknown as Uint8Array[][];
+      const rows = await this.deadline.race(query.raw(), "read the lock holder", () => query.cancel(), {
+        ms: 1_000,
+        error: () => new Error("no answer"),
+      }) as unknown as Uint8Array[][];
       const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
       if (doc === null) return null;
       return { pid: doc.pid, applicationName: doc.application_name ?? "", state: doc.state, heldForMs: doc.held_for_ms };
@@ -316,7 +329,10 @@ export class Store {
         limit 1), 'null'::json)::text`);
       this.statements++;
       this.roundTrips++;
-      const rows = await this.deadline.race(query.raw(), "read the table lock holder", () => query.cancel()) as unknown as Uint8Array[][];
+      const rows = await this.deadline.race(query.raw(), "read the table lock holder", () => query.cancel(), {
+        ms: 1_000,
+        error: () => new Error("no answer"),
+      }) as unknown as Uint8Array[][];
       const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
       if (doc === null) return null;
       return `pid ${doc.pid} (application_name ${JSON.stringify(doc.application_name ?? "")}, state ${
