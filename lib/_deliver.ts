@@ -45,7 +45,12 @@ async function record(sink: AuditSink, entry: AuditEntry, logger: Logger, deadli
 export function logCommitted(entries: readonly AuditEntry[], logger: Logger): void {
   for (const e of entries) {
     if (e.resourceType === "ai_provider") {
-      logger.info("env-seeded ai provider", { provider_id: e.resourceId, name: e.providerName, type: e.fields.type, base_url: e.fields.base_url });
+      logger.info("env-seeded ai provider", {
+        provider_id: e.resourceId,
+        name: e.providerName,
+        type: e.fields.type,
+        base_url: e.fields.base_url,
+      });
     } else {
       logger.info("env-seeded ai provider key", { key_id: e.resourceId, provider_id: e.fields.provider_id, api_key: e.fields.api_key });
     }

@@ -53,7 +53,9 @@ export function planProviders(desired: readonly DesiredAIProvider[], stored: Rea
     // purpose, so start-up stops and the operator decides which side wins.
     entry.action = "drift";
     if (goQuote(have.type) !== goQuote(want.type)) entry.drift.push({ field: "type", stored: have.type, desired: want.type });
-    if (goQuote(have.baseURL) !== goQuote(want.baseURL)) entry.drift.push({ field: "base_url", stored: have.baseURL, desired: want.baseURL });
+    if (goQuote(have.baseURL) !== goQuote(want.baseURL)) {
+      entry.drift.push({ field: "base_url", stored: have.baseURL, desired: want.baseURL });
+    }
     if (goQuote(have.bedrockRegion) !== goQuote(want.bedrockRegion)) {
       entry.drift.push({ field: "bedrock_region", stored: have.bedrockRegion, desired: want.bedrockRegion });
     }

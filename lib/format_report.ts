@@ -42,9 +42,9 @@ export function formatReport(result: SeedPlan | SeedReport): string {
  */
 export function summaryLine(result: SeedPlan | SeedReport): string {
   const c = result.counts;
-  return `${c.insert} insert (${c.keys} ${c.keys === 1 ? "key" : "keys"}), ${c.unchanged} unchanged, ${c.skipDeleted} skip-deleted, ${c.drift} drift in ${
-    Math.round(result.timings.totalMs)
-  } ms`;
+  return `${c.insert} insert (${c.keys} ${
+    c.keys === 1 ? "key" : "keys"
+  }), ${c.unchanged} unchanged, ${c.skipDeleted} skip-deleted, ${c.drift} drift in ${Math.round(result.timings.totalMs)} ms`;
 }
 
 function detailLines(result: SeedPlan | SeedReport): string[] {

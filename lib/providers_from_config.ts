@@ -117,7 +117,9 @@ function normalise(config: AIBridgeConfig, logger: Logger): DesiredAIProvider[] 
     }
     if (name.length > MAX_AI_PROVIDER_NAME_LENGTH) {
       problems.push(
-        `invalid AI provider name ${JSON.stringify(`${name.slice(0, 24)}…`)}: ${name.length} characters, at most ${MAX_AI_PROVIDER_NAME_LENGTH}`,
+        `invalid AI provider name ${
+          JSON.stringify(`${name.slice(0, 24)}…`)
+        }: ${name.length} characters, at most ${MAX_AI_PROVIDER_NAME_LENGTH}`,
       );
       continue;
     }

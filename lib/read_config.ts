@@ -182,7 +182,10 @@ export function readAIBridgeConfig(env: EnvRecord, options: ReadConfigOptions = 
     providers: [],
   };
   const b = config.legacyBedrock!;
-  if (config.legacyAnthropic!.key !== "" && isBedrockConfigured(b.baseURL!, { region: b.region!, accessKey: b.accessKey, accessKeySecret: b.accessKeySecret })) {
+  if (
+    config.legacyAnthropic!.key !== "" &&
+    isBedrockConfigured(b.baseURL!, { region: b.region!, accessKey: b.accessKey, accessKeySecret: b.accessKeySecret })
+  ) {
     problems.push(
       `${primary}ANTHROPIC_KEY and ${primary}BEDROCK_* are mutually exclusive; Bedrock authenticates with its access keys or the AWS credential chain, so unset ${primary}ANTHROPIC_KEY`,
     );
