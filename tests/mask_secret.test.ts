@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { maskSecret } from "../mod.ts";
 
-// The rule of SPEC section 8, written out independently of the implementation:
+// The masking rule (docs/behaviour.md, "Secrets"), written out independently of the implementation:
 // how many code points are shown at each end of a secret of n code points.
 function shownAtEachEnd(n: number): number {
   return n >= 20 ? 4 : n >= 10 ? 2 : n >= 5 ? 1 : 0;
@@ -23,9 +23,9 @@ const ALPHABET = "abcdefghijklmnopqrstuvwxyz";
 // Any well-formed string (full Unicode range, no lone surrogates).
 const anySecret = fc.string({ unit: "binary", maxLength: 64 });
 
-// --- SPEC section 8 examples -------------------------------------------------
+// --- the documented examples ------------------------------------------------
 
-const SPEC_EXAMPLES: ReadonlyArray<readonly [string, string]> = [
+const EXAMPLES: ReadonlyArray<readonly [string, string]> = [
   ["short", "s...t"],
   ["thisisquitelong", "th...ng"],
   ["sk-ant-api03-abcdefgh", "sk-a...efgh"],
@@ -33,8 +33,8 @@ const SPEC_EXAMPLES: ReadonlyArray<readonly [string, string]> = [
   ["hélloworld🌍!", "hé...🌍!"],
 ];
 
-for (const [secret, masked] of SPEC_EXAMPLES) {
-  test(`spec example: maskSecret(${JSON.stringify(secret)}) is ${JSON.stringify(masked)}`, () => {
+for (const [secret, masked] of EXAMPLES) {
+  test(`maskSecret(${JSON.stringify(secret)}) is ${JSON.stringify(masked)}`, () => {
     assert.equal(maskSecret(secret), masked);
   });
 }
@@ -59,7 +59,7 @@ const BOUNDARIES: ReadonlyArray<readonly [number, string]> = [
 ];
 
 for (const [length, masked] of BOUNDARIES) {
-  test(`boundary: a secret of ${length} code points masks to ${JSON.stringify(masked)}`, () => {
+  test(`a secret of ${length} code points masks to ${JSON.stringify(masked)}`, () => {
     const secret = ALPHABET.slice(0, length);
     assert.equal(codePoints(secret).length, length);
     assert.equal(maskSecret(secret), masked);

@@ -311,7 +311,7 @@ test("five keys are accepted (the maximum)", () => {
 
 // --- indexed providers: variable-name problems ---------------------------------
 
-test("no '_' after the index: invalid env var: FULLNAME", () => {
+test("a variable with no '_' after the index is an invalid env var problem naming it", () => {
   const problems = problemsOf({ CODER_AIBRIDGE_PROVIDER_0: "openai" });
   assert.equal(problems.length, 1);
   assertHasProblemStarting(problems, "invalid env var: CODER_AIBRIDGE_PROVIDER_0");
@@ -323,7 +323,7 @@ test("invalid env var names the variable upper-cased", () => {
 });
 
 for (const index of ["X", "-1", "1a", "1.5", ""]) {
-  test(`index ${JSON.stringify(index)} is not a non-negative integer: parse number: FULLNAME`, () => {
+  test(`the index ${JSON.stringify(index)} is not a non-negative integer: a parse number problem naming the variable`, () => {
     const name = `CODER_AIBRIDGE_PROVIDER_${index}_TYPE`;
     const problems = problemsOf({ [name]: "openai" });
     assert.equal(problems.length, 1, problems.join("\n"));
@@ -335,7 +335,7 @@ test("parse number names the variable upper-cased", () => {
   assertHasProblemStarting(problemsOf({ CODER_AIBRIDGE_PROVIDER_x_type: "openai" }), "parse number: CODER_AIBRIDGE_PROVIDER_X_TYPE");
 });
 
-test("a gap in the indices: provider num K skipped: FULLNAME, K the first missing index", () => {
+test("a gap in the indices is a problem naming the first missing index and the variable after it", () => {
   const problems = problemsOf({
     ...provider(0, { TYPE: "openai" }),
     ...provider(1, { TYPE: "azure" }),
@@ -356,7 +356,7 @@ test("a gap after index 9 is caught by number, not by string order", () => {
   assertHasProblemStarting(problemsOf(env), "provider num 10 skipped: CODER_AIBRIDGE_PROVIDER_11_");
 });
 
-test("KEY and KEYS both set: provider N: KEY and KEYS are mutually exclusive", () => {
+test("KEY and KEYS set on one provider are mutually exclusive", () => {
   const problems = problemsOf({ ...provider(0, { TYPE: "azure" }), ...provider(1, { TYPE: "openai", KEY: "sk-a", KEYS: "sk-b,sk-c" }) });
   assert.deepEqual(problems, ["provider 1: KEY and KEYS are mutually exclusive, use one or the other"]);
 });
@@ -419,13 +419,13 @@ test("mixing the two prefixes for indexed providers is a problem", () => {
 
 // --- indexed providers: per-provider problems ----------------------------------
 
-test("provider N: TYPE is required", () => {
+test("an indexed provider without TYPE is a problem naming the variable to set", () => {
   const problems = problemsOf(provider(0, { NAME: "nameless", KEY: "sk-a" }));
   assert.equal(problems.length, 1, problems.join("\n"));
   assertHasProblemStarting(problems, "provider 0: TYPE is required");
 });
 
-test("provider N: unknown TYPE lists every valid type", () => {
+test("an unknown TYPE is a problem listing every valid type", () => {
   const problems = problemsOf({ ...provider(0, { TYPE: "openai" }), ...provider(1, { TYPE: "gpt", NAME: "x" }) });
   assert.equal(problems.length, 1, problems.join("\n"));
   assertHasProblem(problems, `provider 1: unknown TYPE "gpt" (must be one of: ${ALL_TYPES})`);
@@ -509,14 +509,14 @@ test("KEY/KEYS and BEDROCK access keys on anthropic are mutually exclusive", () 
   assert.deepEqual(problems, ["provider 0 (anthropic): KEY/KEYS and BEDROCK_* fields are mutually exclusive"]);
 });
 
-test("too many keys (6), maximum is 5", () => {
+test("more than five keys on one provider is a problem", () => {
   const problems = problemsOf(provider(0, { TYPE: "openai", KEYS: "k1,k2,k3,k4,k5,k6" }));
   assert.equal(problems.length, 1, problems.join("\n"));
   assertHasProblemStarting(problems, "provider 0 (openai)");
   assertHasProblem(problems, "too many keys (6), maximum is 5");
 });
 
-test("too many Bedrock access keys (6), maximum is 5", () => {
+test("more than five Bedrock access keys on one provider is a problem", () => {
   const problems = problemsOf(
     provider(0, { TYPE: "anthropic", BEDROCK_ACCESS_KEYS: "a1,a2,a3,a4,a5,a6", BEDROCK_ACCESS_KEY_SECRETS: "s1,s2,s3,s4,s5,s6" }),
   );
@@ -524,21 +524,21 @@ test("too many Bedrock access keys (6), maximum is 5", () => {
   assertHasProblem(problems, "too many keys (6), maximum is 5");
 });
 
-test("key at index I is empty (also after trimming)", () => {
+test("an empty key is a problem naming its index, also when it is only blanks", () => {
   const problems = problemsOf(provider(0, { TYPE: "openai", KEYS: "sk-a,,sk-b,  " }));
   assert.equal(problems.length, 2, problems.join("\n"));
   assertHasProblem(problems, "key at index 1 is empty");
   assertHasProblem(problems, "key at index 3 is empty");
 });
 
-test("duplicate key at index I (compared after trimming)", () => {
+test("a repeated key is a problem naming its index, compared after trimming", () => {
   const problems = problemsOf(provider(0, { TYPE: "openai", KEYS: "sk-a,sk-b, sk-a " }));
   assert.equal(problems.length, 1, problems.join("\n"));
   assertHasProblemStarting(problems, "provider 0 (openai)");
   assertHasProblem(problems, "duplicate key at index 2");
 });
 
-test("duplicate Bedrock access key at index I", () => {
+test("a repeated Bedrock access key is a problem naming its index", () => {
   const problems = problemsOf(provider(0, { TYPE: "anthropic", BEDROCK_ACCESS_KEYS: "AK1,AK1", BEDROCK_ACCESS_KEY_SECRETS: "S1,S2" }));
   assert.equal(problems.length, 1, problems.join("\n"));
   assertHasProblem(problems, "duplicate key at index 1");
@@ -559,7 +559,7 @@ test("a Bedrock access key without a secret is a count mismatch", () => {
   assert.match(problems[0]!, /BEDROCK_ACCESS_KEY.*\b1\b.*BEDROCK_ACCESS_KEY_SECRET.*\b0\b/);
 });
 
-test("providers I and J with the same NAME are a problem", () => {
+test("two indexed providers with the same NAME are a problem", () => {
   const problems = problemsOf({
     ...provider(0, { TYPE: "openai", NAME: "x" }),
     ...provider(1, { TYPE: "azure", NAME: "y" }),
