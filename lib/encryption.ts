@@ -406,20 +406,39 @@ function logRewrite(logger: Logger, result: EncryptionRewrite, mode: "rotate" | 
  * @example
  * ```ts
  * import postgres from "postgres";
- * import { applySchema, decryptAtRest, encryptionStatus, rotateEncryptionKeys } from "@aibridge/seed";
+ * import { applySchema, decryptAtRest, encryptionStatus, rotateEncryptionKeys, seedAIProvidersFromEnv } from "@aibridge/seed";
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * await applySchema(sql);
  * // A fresh key for the example; a deployment reads CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS.
  * const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
- * const rotated = await rotateEncryptionKeys(sql, { encryptionKeys: [key] });
- * const status = await encryptionStatus(sql, { encryptionKeys: [key] });
- * assert.equal(status.primary, rotated.primary);
- * assert.deepEqual(status.missing, []);
- * const plain = await decryptAtRest(sql, { encryptionKeys: [key] }); // back to plaintext, key revoked
- * assert.equal(plain.primary, null);
- * await sql.end();
+ * const env = { CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_NAME: "rotate-example", CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-rotate-example" };
+ * const apiKey = async () => [
+ *   ...await sql`select k.api_key, k.api_key_key_id from ai_provider_keys k join ai_providers p on p.id = k.provider_id where p.name = 'rotate-example'`,
+ * ];
+ * let primary: string | null = null;
+ * try {
+ *   await applySchema(sql);
+ *   await seedAIProvidersFromEnv(sql, { env, encryptionKeys: [] }); // stored in plaintext
+ *   const rotated = await rotateEncryptionKeys(sql, { encryptionKeys: [key] }); // every stored value, under lock 10
+ *   primary = rotated.primary;
+ *   assert.match(primary!, /^[0-9a-f]{7}$/); // the key id
+ *   assert.equal(rotated.registered, true); // a new row in dbcrypt_keys
+ *   assert.ok(rotated.keys >= 1);
+ *   const [encrypted] = await apiKey();
+ *   assert.equal(encrypted.api_key_key_id, primary);
+ *   assert.notEqual(encrypted.api_key, "sk-rotate-example"); // base64 of nonce, ciphertext and tag
+ *
+ *   const plain = await decryptAtRest(sql, { encryptionKeys: [key] }); // back to plaintext; the key is revoked
+ *   assert.equal(plain.primary, null);
+ *   assert.ok(plain.revoked.includes(primary!));
+ *   assert.deepEqual(await apiKey(), [{ api_key: "sk-rotate-example", api_key_key_id: null }]);
+ * } finally {
+ *   await sql`delete from ai_provider_audit where entry::jsonb ->> 'providerName' = 'rotate-example'`;
+ *   await sql`delete from ai_providers where name = 'rotate-example'`; // its keys go with it
+ *   if (primary !== null) await sql`delete from dbcrypt_keys where coalesce(active_key_digest, revoked_key_digest) = ${primary}`;
+ *   await sql.end();
+ * }
  * ```
  *
  * @param sql A `postgres` client, configured as the host likes.
@@ -447,19 +466,32 @@ export async function rotateEncryptionKeys(sql: Sql, options: EncryptionOptions 
  * @example
  * ```ts
  * import postgres from "postgres";
- * import { applySchema, decryptAtRest } from "@aibridge/seed";
+ * import { applySchema, decryptAtRest, seedAIProvidersFromEnv } from "@aibridge/seed";
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * await applySchema(sql);
+ * const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+ * const env = { CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_NAME: "decrypt-example", CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-decrypt-example" };
+ * const apiKey = async () => [
+ *   ...await sql`select k.api_key, k.api_key_key_id from ai_provider_keys k join ai_providers p on p.id = k.provider_id where p.name = 'decrypt-example'`,
+ * ];
+ * let keyId: string | null = null;
  * try {
- *   const result = await decryptAtRest(sql, { encryptionKeys: [] });
+ *   await applySchema(sql);
+ *   await seedAIProvidersFromEnv(sql, { env, encryptionKeys: [key] }); // the API key is stored encrypted
+ *   [{ api_key_key_id: keyId }] = await apiKey();
+ *   assert.match(keyId!, /^[0-9a-f]{7}$/);
+ *
+ *   const result = await decryptAtRest(sql, { encryptionKeys: [key] });
  *   assert.equal(result.primary, null);
- * } catch (err) {
- *   // values encrypted with a key this example does not have
- *   assert.equal((err as { code?: string }).code, "encryption_key_missing");
+ *   assert.ok(result.keys >= 1 && result.revoked.includes(keyId!));
+ *   assert.deepEqual(await apiKey(), [{ api_key: "sk-decrypt-example", api_key_key_id: null }]);
+ * } finally {
+ *   await sql`delete from ai_provider_audit where entry::jsonb ->> 'providerName' = 'decrypt-example'`;
+ *   await sql`delete from ai_providers where name = 'decrypt-example'`;
+ *   if (keyId !== null) await sql`delete from dbcrypt_keys where coalesce(active_key_digest, revoked_key_digest) = ${keyId}`;
+ *   await sql.end();
  * }
- * await sql.end();
  * ```
  *
  * @param sql A `postgres` client.
@@ -489,11 +521,17 @@ export async function decryptAtRest(sql: Sql, options: EncryptionOptions = {}): 
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * await applySchema(sql);
- * const status = await encryptionStatus(sql, { encryptionKeys: [] });
- * assert.equal(status.primary, null);
- * assert.ok(status.values.every((v) => v.keyId === null || status.missing.some((m) => m.keyId === v.keyId)));
- * await sql.end();
+ * const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+ * try {
+ *   await applySchema(sql);
+ *   const status = await encryptionStatus(sql, { encryptionKeys: [key] }); // reads, never writes
+ *   assert.match(status.primary!, /^[0-9a-f]{7}$/); // the key id: 7 hex digits of a SHA-256
+ *   assert.deepEqual(status.configured, [status.primary]);
+ *   assert.deepEqual(status.missing, []); // no stored value uses a key that is not configured
+ *   assert.ok(status.values.every((v) => v.configured));
+ * } finally {
+ *   await sql.end();
+ * }
  * ```
  *
  * @param sql A `postgres` client.
