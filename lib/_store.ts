@@ -244,9 +244,11 @@ export class Store {
     const left = this.deadline.remaining();
     const serverLockMs = Math.min(lockMs, left);
     const server = this.deadline.serverMs();
-    const queries: PendingQuery[] = [
-      conn.unsafe("begin"),
-      conn.unsafe(settingsStatement({
+    // One Query message: the four statements leave in one write, so the
+    // lock costs one round trip whatever the client's write batching.
+    const query = conn.unsafe([
+      "begin",
+      settingsStatement({
         lock_timeout: `${serverLockMs === Infinity ? 0 : Math.max(1, Math.ceil(serverLockMs))}ms`,
         // The server lets go by itself if this client stalls or vanishes:
         // a statement may not outlive the deadline, nor may the transaction
@@ -254,11 +256,12 @@ export class Store {
         statement_timeout: `${server}ms`,
         idle_in_transaction_session_timeout: `${server}ms`,
         application_name: settings.applicationName,
-      })),
-      conn.unsafe(`select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`),
-      conn.unsafe(readStatement({ auditPending: false, dbcryptKeys: options.dbcryptKeys })).raw(),
-    ];
-    this.statements += queries.length;
+      }),
+      `select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`,
+      readStatement({ auditPending: false, dbcryptKeys: options.dbcryptKeys }),
+    ].join(";\n")).raw();
+    const queries: PendingQuery[] = [query];
+    this.statements += 4;
     this.roundTrips++;
     const tx = new LockedTransaction(conn, this, this.deadline);
     // The client-side lock limit: a little over lock_timeout, so the
@@ -279,7 +282,8 @@ export class Store {
       }
       throw failure;
     }
-    tx.snapshot = decodeSnapshot((results[3] as PromiseFulfilledResult<unknown>).value);
+    const all = (results[0] as PromiseFulfilledResult<unknown[]>).value;
+    tx.snapshot = decodeSnapshot(all.at(-1));
     return tx;
   }
 
@@ -444,30 +448,30 @@ export class LockedTransaction {
    * to see its outcome is `commit_unknown`.
    */
   async commit(writes: Writes): Promise<void> {
-    const queries: PendingQuery[] = insertStatements(writes).map((s) => this.conn.unsafe(s));
-    const commit = this.conn.unsafe("commit");
-    queries.push(commit);
-    this.store.statements += queries.length;
+    // One Query message, inserts then commit: if an insert fails the server
+    // skips the commit, and the transaction is rolled back below.
+    const statements = [...insertStatements(writes), "commit"];
+    const query = this.conn.unsafe(statements.join(";\n"));
+    const queries: PendingQuery[] = [query];
+    this.store.statements += statements.length;
     this.store.roundTrips++;
-    let results: PromiseSettledResult<unknown>[];
+    let result: unknown;
     try {
-      results = await this.deadline.race(settle(queries), "commit the seed", () => this.abandon(queries, false));
+      result = await this.deadline.race(query, "commit the seed", () => this.abandon(queries, false));
     } catch (err) {
+      if ((err as { severity?: unknown })?.severity === "ERROR") {
+        // An insert failed: the commit never ran, so nothing was written.
+        await this.rollback();
+        throw err;
+      }
+      // The commit was sent and its outcome not seen: the connection
+      // failed, or the deadline passed.
+      if (!this.released) this.abandon([], false);
       throw commitUnknown(err);
     }
     this.release();
-    const failure = firstFailure(results.slice(0, -1));
-    const last = results.at(-1)!;
-    if (failure !== undefined) {
-      // A failed insert aborts the transaction; the commit then rolls it
-      // back (its tag says ROLLBACK), so the outcome is known: nothing.
-      if (last.status === "fulfilled") throw failure;
-      // The server's own reason (57P01 terminating connection, …) says
-      // more than the client's CONNECTION_CLOSED that follows it.
-      throw commitUnknown(hasSqlState(failure) ? failure : (last as PromiseRejectedResult).reason);
-    }
-    if (last.status === "rejected") throw commitUnknown(last.reason);
-    const tag = (last.value as { command?: string }).command;
+    const last = (Array.isArray(result) && statements.length > 1 ? result.at(-1) : result) as { command?: string } | undefined;
+    const tag = last?.command;
     if (tag !== undefined && tag !== "COMMIT") {
       throw new SeedError("database_error", `commit the seed: the server answered ${tag}; nothing was written`);
     }

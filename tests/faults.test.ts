@@ -95,7 +95,7 @@ for (const fault of ["fin", "rst"] as const) {
       const proxy = await startFaultProxy(db.url);
       const client = postgres(proxy.url, { max: 1, onnotice: () => {} });
       try {
-        const cut = proxy.arm({ fault, on: /^commit/i, forward: "after" });
+        const cut = proxy.arm({ fault, on: /commit\s*$/i, forward: "after" });
         const audit = memoryAuditSink();
         const err = await seedAIProvidersFromEnv(client, { env: ENV, audit, timeoutMs: 10_000 }).catch((e) => e);
         await cut.fired;
@@ -118,8 +118,8 @@ test("kill -9 of a seeding process mid-transaction leaves no partial provider se
   await withDatabase(async (db) => {
     const proxy = await startFaultProxy(db.url);
     try {
-      // The process's inserts reach the server; its commit does not.
-      const stall = proxy.arm({ fault: "stall", on: /^commit/i, forward: "before" });
+      // The process holds lock 10 in its transaction; its inserts and commit never reach the server.
+      const stall = proxy.arm({ fault: "stall", on: /commit\s*$/i, forward: "before" });
       const [cmd, args] = runtimeCommand(testPath("fixtures/fault_seed.ts"));
       const child = spawnProcess(cmd, args, { env: { ...process.env, ...ENV, SEED_TEST_DATABASE_URL: proxy.url }, timeoutMs: 60_000 });
       const conn = await stall.fired;
@@ -143,7 +143,7 @@ test("pg_terminate_backend of the seed's backend while it holds the lock is a ty
     const proxy = await startFaultProxy(db.url);
     const client = postgres(proxy.url, { max: 1, onnotice: () => {} });
     try {
-      const stall = proxy.arm({ fault: "stall", on: /^commit/i, forward: "before" });
+      const stall = proxy.arm({ fault: "stall", on: /commit\s*$/i, forward: "before" });
       const seeding = seedAIProvidersFromEnv(client, { env: ENV, timeoutMs: 20_000 }).catch((e) => e);
       const conn = await stall.fired;
       await waitFor("the seed holds lock 10", 5_000, async () => (await lockHolders(db.sql)).length === 1);
