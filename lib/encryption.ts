@@ -140,12 +140,19 @@ export interface EncryptionStatus {
   missing: MissingEncryptionKey[];
 }
 
-/** The deadline of a rotation, whose expiry names the rotation rather than the seed. */
+/** The deadline of a rotation, decryption or status read, whose expiry names the call and the step. */
 class RewriteDeadline extends Deadline {
-  override expired(doing: string): SeedError {
+  private readonly call: string;
+
+  constructor(timeoutMs: number, call: string) {
+    super(timeoutMs);
+    this.call = call;
+  }
+
+  override expired(step: string): SeedError {
     return new SeedError(
       "timeout",
-      `${doing}: did not finish within its deadline (timeoutMs ${this.timeoutMs} ms); its statements were cancelled and the server rolls its transaction back, so nothing was written. Retry, or raise timeoutMs (0 for none)`,
+      `${this.call}: did not finish within its deadline (timeoutMs ${this.timeoutMs} ms; the step was: ${step}); its statements were cancelled and the server rolls its transaction back, so nothing was written. Retry, or raise timeoutMs (0 for none)`,
     );
   }
 }
@@ -284,7 +291,7 @@ async function rewrite(sql: Sql, options: EncryptionOptions, mode: "rotate" | "d
         `no encryption key is configured: set ${ENCRYPTION_KEYS_VARIABLE} (or the encryptionKeys option), new key first; to turn encryption off, decrypt instead`,
       ]);
     }
-    const deadline = new RewriteDeadline(checked.timeoutMs);
+    const deadline = new RewriteDeadline(checked.timeoutMs, doing);
     const store = new EncryptionStore(sql, deadline);
     let tx: EncryptionTransaction;
     try {
@@ -547,7 +554,7 @@ export async function encryptionStatus(sql: Sql, options: EncryptionStatusOption
     const keyring = await configuredKeys(options);
     let raw: RawStatus;
     try {
-      raw = await new EncryptionStore(sql, new RewriteDeadline(checked.timeoutMs)).status(checked.lockTimeoutMs);
+      raw = await new EncryptionStore(sql, new RewriteDeadline(checked.timeoutMs, doing)).status(checked.lockTimeoutMs);
     } catch (err) {
       throw lockedError(err, doing, checked.lockTimeoutMs);
     }

@@ -448,7 +448,7 @@ test("status counts values per key id, plaintext under null, lists the dbcrypt_k
   });
 });
 
-test("rotation takes advisory lock 10: it waits for a seed holding it and fails with LockTimeoutError naming the holder", async () => {
+test("rotation takes advisory lock 10: a holder makes it fail with LockTimeoutError naming the holder, or time out at its deadline", async () => {
   await withDatabase(async ({ sql, connect }) => {
     await seedAIProvidersFromEnv(sql, { env: PROVIDERS });
     const holder = connect({ max: 1 });
@@ -460,6 +460,13 @@ test("rotation takes advisory lock 10: it waits for a seed holding it and fails 
       const err = await rotateEncryptionKeys(sql, { encryptionKeys: [K1], lockTimeoutMs: 300 }).then(() => null, (e: unknown) => e);
       assert.ok(err instanceof SeedError && err.code === "lock_timeout", `lock_timeout, got ${err}`);
       assert.match(err.message, /lock-holder-test/);
+      // Waiting forever for the lock is still bounded by the deadline.
+      const late = await rotateEncryptionKeys(sql, { encryptionKeys: [K1], lockTimeoutMs: 0, timeoutMs: 300 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.ok(late instanceof SeedError && late.code === "timeout", `timeout, got ${late}`);
+      assert.match(late.message, /^rotate the encryption keys: .*timeoutMs 300 ms/);
       assert.ok((await raw(sql)).keys.every((k) => k.api_key_key_id === null), "nothing written");
       await conn.unsafe("rollback");
     } finally {
