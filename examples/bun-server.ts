@@ -52,6 +52,8 @@ async function listProviders(): Promise<ProviderView[]> {
     group by p.id
     order by p.name`;
   // Keys leave the process masked; Bedrock credentials (in `settings`) not at all.
+  // With CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS set, api_key holds ciphertext
+  // (api_key_key_id names its key): this masks the ciphertext, not the key.
   return rows.map((r) => ({ name: r.name, type: r.type, baseURL: r.base_url, enabled: r.enabled, keys: r.api_keys.map(maskSecret) }));
 }
 
