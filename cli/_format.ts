@@ -232,7 +232,14 @@ export function formatEncryptionStatus(status: EncryptionStatus, paint: Paint): 
   }
   const stale = status.values.filter((v) => v.keyId !== status.primary && (v.keyId !== null || status.primary !== null));
   const staleCount = stale.reduce((n, v) => n + v.keys + v.settings, 0);
-  if (status.primary !== null && staleCount > 0) {
+  const primaryRevoked = status.primary !== null && (status.dbcryptKeys ?? []).some((k) => k.revokedKeyDigest === status.primary);
+  if (primaryRevoked) {
+    lines.push(
+      `${
+        paint("31", "revoked:")
+      } the primary key ${status.primary} was revoked and can never encrypt again; put a new key first in CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS`,
+    );
+  } else if (status.primary !== null && staleCount > 0) {
     lines.push(
       `${
         plural(staleCount, "value is", "values are")

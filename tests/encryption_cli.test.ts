@@ -73,6 +73,11 @@ test("encryption status, rotate and decrypt print tables and counts, and one --j
     const again = await cli(["encryption", "rotate"], { ...base, CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS: K2 });
     assert.equal(again.stdout, `Rotated to key ${d2}: 0 API keys and 0 settings values re-encrypted.\n`);
 
+    const revoked = await cli(["encryption", "status"], { ...base, CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS: `${K1},${K2}` });
+    assert.equal(revoked.code, EXIT_OK);
+    assert.match(revoked.stdout, new RegExp(`\nrevoked: the primary key ${d1} was revoked and can never encrypt again`));
+    assert.doesNotMatch(revoked.stdout, /run aibridge-seed encryption rotate/);
+
     const decrypted = await cli(["encryption", "decrypt"], { ...base, CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS: K2 });
     assert.equal(decrypted.code, EXIT_OK, decrypted.stderr);
     assert.equal(
