@@ -386,7 +386,7 @@ async function run(
       await applySchema(sql, { lockTimeoutMs: bounds.lockTimeoutMs });
       emit(
         { version: CLI_JSON_VERSION, command, ok: true, applied: true },
-        "Schema ready: the ai_provider_type enum and the ai_providers and ai_provider_keys tables exist.",
+        "Schema ready: the ai_provider_type enum and the ai_providers, ai_provider_keys, dbcrypt_keys and ai_provider_audit tables exist.",
       );
       return EXIT_OK;
     }

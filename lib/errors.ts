@@ -21,6 +21,9 @@ import { LOCK_ID_AI_PROVIDERS_ENV_SEED } from "./types.ts";
  * - `schema_missing`: the tables do not exist; `schema_mismatch`: a table exists with a column missing or of another type.
  * - `stored_row_invalid`: a row this library did not write cannot be compared (a NULL column, two live rows of one name).
  * - `settings_unreadable`: a stored provider's settings cannot be decoded.
+ * - `encryption_key_missing`: a stored value is encrypted with a key that is not configured; the message names the provider and key id.
+ * - `decrypt_failed`: a stored value does not decrypt with the key its key id names.
+ * - `encryption_key_revoked`: the first configured key was revoked in `dbcrypt_keys` and can never encrypt again.
  * - `permission_denied`: the database role lacks a right the seed needs; the message names it.
  * - `env_unreadable`: the runtime's environment cannot be read (Deno without `--allow-env`).
  * - `database_error`: any other database failure before the commit was sent; nothing was written.

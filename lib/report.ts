@@ -129,7 +129,7 @@ export interface SeedReport extends SeedPlan {
   roundTrips: number;
 }
 
-/** Zeroed timings. */
+/** Internal (not exported from `mod.ts`): zeroed timings for the seed and the plan to fill in. */
 export function emptyTimings(): SeedTimings {
   return { normaliseMs: 0, readMs: 0, lockWaitMs: 0, transactionMs: 0, auditMs: 0, totalMs: 0 };
 }
