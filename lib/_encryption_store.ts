@@ -164,7 +164,9 @@ export class EncryptionStore {
     const query = this.sql.unsafe(statement);
     this.statements += statements;
     this.roundTrips++;
-    const results = await this.deadline.race(query.raw(), doing, () => query.cancel()) as unknown as unknown[];
+    // Not cancelled at the deadline: the server's statement_timeout ends it
+    // (see EncryptionTransaction.abandon for why a cancel is no good here).
+    const results = await this.deadline.race(query.raw(), doing, () => query.catch(() => {})) as unknown as unknown[];
     // A multi-statement query resolves to one result per statement.
     return statements > 1 ? results.at(-1) : results;
   }
@@ -221,6 +223,9 @@ export class EncryptionStore {
   }
 }
 
+/** How long {@link EncryptionTransaction.abandon} waits for the server to end abandoned statements before cancelling them. */
+const ABANDON_GRACE_MS = 10_000;
+
 /** Why a key could not be revoked, or `null` when it was. */
 export type RevokeOutcome = { revoked: true } | { revoked: false; reason: string };
 
@@ -232,6 +237,7 @@ export class EncryptionTransaction {
   private readonly store: EncryptionStore;
   private readonly deadline: Deadline;
   private released = false;
+  private abandoned = false;
 
   /** Wraps a reserved connection on which `begin` was sent. */
   constructor(conn: Reserved, store: EncryptionStore, deadline: Deadline) {
@@ -362,9 +368,9 @@ export class EncryptionTransaction {
     }
   }
 
-  /** Rolls back (bounded by the deadline) and gives the connection back. */
+  /** Rolls back (bounded by the deadline) and gives the connection back; after {@link abandon}, that does it. */
   async rollback(): Promise<void> {
-    if (this.released) return;
+    if (this.released || this.abandoned) return;
     const query = this.conn.unsafe("rollback");
     this.store.statements++;
     this.store.roundTrips++;
@@ -376,18 +382,36 @@ export class EncryptionTransaction {
     this.release();
   }
 
-  /** Cancels what is in flight, queues a rollback and gives the connection back. */
+  /**
+   * The deadline passed with statements in flight. They are not cancelled
+   * at once: a cancel request travels on a connection of its own and hits
+   * whatever this session runs when it arrives, which once the connection
+   * is back in the pool may be the host's next query. The server ends them
+   * by itself (their `statement_timeout` and `lock_timeout` never outlast
+   * the deadline); once they have, the transaction is rolled back and the
+   * connection given back. Only when they have not settled
+   * {@link ABANDON_GRACE_MS} later are they cancelled, as a last resort.
+   */
   abandon(queries: PendingQuery[], rollback = true): void {
-    for (const q of queries) {
-      q.catch(() => {});
-      try {
-        q.cancel();
-      } catch {
-        // already done
+    if (this.abandoned || this.released) return;
+    this.abandoned = true;
+    for (const q of queries) q.catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ABANDON_GRACE_MS)));
+    void Promise.race([Promise.allSettled(queries), late]).then(async (outcome) => {
+      clearTimeout(timer);
+      if (outcome === "late") {
+        for (const q of queries) {
+          try {
+            q.cancel();
+          } catch {
+            // already done
+          }
+        }
       }
-    }
-    if (rollback && !this.released) this.conn.unsafe("rollback").catch(() => {});
-    this.release();
+      if (rollback) await Promise.resolve(this.conn.unsafe("rollback")).catch(() => {});
+      this.release();
+    });
   }
 
   private release(): void {
