@@ -69,7 +69,11 @@ export function errorLine(err: unknown): string {
   }
   // A DriftError keeps the library's wording, one drifted provider per
   // line of its message, joined here into one line.
-  const message = err instanceof Error ? err.message : String(err);
+  let message = err instanceof Error ? err.message : String(err);
+  // The library names its function; on the command line the fix is a command.
+  if (err instanceof SeedError && err.code === "schema_missing") {
+    message = message.replace(/applySchema\(sql\)/g, "`aibridge-seed schema`");
+  }
   return message.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ");
 }
 

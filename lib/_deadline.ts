@@ -40,13 +40,13 @@ export class Deadline {
   expired(doing: string): SeedError {
     return new SeedError(
       "timeout",
-      `${doing}: the seed did not finish within its deadline (timeoutMs ${this.timeoutMs} ms); its statements were cancelled and the server ends its transaction, so nothing was written. Retry, or raise timeoutMs`,
+      `${doing}: the seed did not finish within its deadline (timeoutMs ${this.timeoutMs} ms); the server ends its statements and transaction by itself, so nothing was written. Retry, or raise timeoutMs`,
     );
   }
 
   /**
    * Resolves or rejects as `work` does, unless the deadline (or the
-   * optional tighter `limit`) passes first: then `onExpire` runs (cancel
+   * optional tighter `limit`) passes first: then `onExpire` runs (let go of
    * what is in flight) and the promise rejects with the deadline's error
    * (or `limit.error()`). A late outcome of `work` is then ignored.
    */

@@ -18,6 +18,12 @@
  *   cold seed waits for three round trips (read; begin, settings, lock and
  *   read under it; inserts and commit).
  *
+ * Every statement is bounded on the server too (`statement_timeout`,
+ * `lock_timeout`, `idle_in_transaction_session_timeout` set to what is left
+ * of the deadline), so when the client gives up it never sends a cancel
+ * request: one names a backend, not a statement, and could cancel the
+ * host's next query on a connection that was given back.
+ *
  * @module
  */
 import type postgres from "postgres";
@@ -30,8 +36,8 @@ import { LOCK_ID_AI_PROVIDERS_ENV_SEED, type Sql } from "./types.ts";
 type Client = postgres.Sql<any>;
 // deno-lint-ignore no-explicit-any
 type Reserved = postgres.ReservedSql<any>;
-/** A query in flight: what the store cancels and settles. */
-type PendingQuery = PromiseLike<unknown> & { cancel(): void; catch(f: (e: unknown) => void): unknown };
+/** A query in flight: what the store settles. */
+type PendingQuery = PromiseLike<unknown> & { catch(f: (e: unknown) => void): unknown };
 
 /**
  * A Postgres string literal holding `text` exactly, whatever
@@ -160,6 +166,16 @@ function decodeSnapshot(result: unknown): Snapshot {
   return { pid: doc.pid, columns: doc.columns, rows: doc.providers, auditPending: doc.audit_pending, dbcryptKeys: doc.dbcrypt_keys };
 }
 
+/** Prefixes `statement` with a transaction-local `statement_timeout` (a multi-statement message is one implicit transaction). */
+function bounded(statement: string, ms: number): string {
+  return `select set_config('statement_timeout', '${ms}ms', true);\n${statement}`;
+}
+
+/** The last statement's rows of a multi-statement message read raw. */
+function lastRows(result: unknown): Uint8Array[][] {
+  return (result as Uint8Array[][][]).at(-1)!;
+}
+
 function settingsStatement(values: Record<string, string | null>): string {
   const calls = Object.entries(values).map(([name, value]) =>
     value === null ? `set_config('${name}', current_setting('${name}'), true)` : `set_config('${name}', ${literal(value)}, true)`
@@ -219,7 +235,7 @@ export class Store {
     const limit = wait < this.deadline.remaining()
       ? { ms: wait + 250, error: () => new LockTimeoutError(options.lockTimeoutMs, null) }
       : undefined;
-    const results = await this.deadline.race(query.raw(), "read ai_providers", () => query.cancel(), limit) as unknown as unknown[];
+    const results = await this.deadline.race(query.raw(), "read ai_providers", undefined, limit) as unknown as unknown[];
     return decodeSnapshot(results.at(-1));
   }
 
@@ -296,19 +312,21 @@ export class Store {
     { pid: number; applicationName: string; state: string | null; heldForMs: number | null } | null
   > {
     try {
-      const query = this.sql.unsafe(`select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
+      const query = this.sql.unsafe(bounded(
+        `select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
           'state', a.state, 'held_for_ms', (extract(epoch from clock_timestamp() - a.xact_start) * 1000)::float8)
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
         where l.locktype = 'advisory' and l.granted
           and l.database = (select oid from pg_database where datname = current_database())
           and l.classid = 0 and l.objid = ${LOCK_ID_AI_PROVIDERS_ENV_SEED} and l.objsubid = 1
-        order by a.xact_start nulls last limit 1), 'null'::json)::text`);
-      this.statements++;
+        order by a.xact_start nulls last limit 1), 'null'::json)::text`,
+        1_000,
+      ));
+      this.statements += 2;
       this.roundTrips++;
-      const rows = await this.deadline.race(query.raw(), "read the lock holder", () => query.cancel(), {
-        ms: 1_000,
-        error: () => new Error("no answer"),
-      }) as unknown as Uint8Array[][];
+      const rows = lastRows(
+        await this.deadline.race(query.raw(), "read the lock holder", undefined, { ms: 1_000, error: () => new Error("no answer") }),
+      );
       const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
       if (doc === null) return null;
       return { pid: doc.pid, applicationName: doc.application_name ?? "", state: doc.state, heldForMs: doc.held_for_ms };
@@ -324,19 +342,21 @@ export class Store {
    */
   async tableLockHolder(): Promise<string | null> {
     try {
-      const query = this.sql.unsafe(`select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
+      const query = this.sql.unsafe(bounded(
+        `select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
           'state', a.state, 'mode', l.mode)
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
         where l.locktype = 'relation' and l.granted and l.pid <> pg_backend_pid()
           and l.relation in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")})
           and l.mode in ('AccessExclusiveLock', 'ExclusiveLock')
-        limit 1), 'null'::json)::text`);
-      this.statements++;
+        limit 1), 'null'::json)::text`,
+        1_000,
+      ));
+      this.statements += 2;
       this.roundTrips++;
-      const rows = await this.deadline.race(query.raw(), "read the table lock holder", () => query.cancel(), {
-        ms: 1_000,
-        error: () => new Error("no answer"),
-      }) as unknown as Uint8Array[][];
+      const rows = lastRows(
+        await this.deadline.race(query.raw(), "read the table lock holder", undefined, { ms: 1_000, error: () => new Error("no answer") }),
+      );
       const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
       if (doc === null) return null;
       return `pid ${doc.pid} (application_name ${JSON.stringify(doc.application_name ?? "")}, state ${
@@ -354,45 +374,54 @@ export class Store {
    * taken over.
    */
   async claimAudit(claim: string, leaseMs: number): Promise<{ id: string; entry: string }[]> {
-    const query = this.sql.unsafe(`with claimed as (
+    const query = this.sql.unsafe(bounded(
+      `with claimed as (
         update ai_provider_audit set claim = ${literal(claim)}::uuid, claimed_at = clock_timestamp()
         where delivered_at is null and (claim is null or claimed_at < clock_timestamp() - interval '${Math.ceil(leaseMs)} milliseconds')
         returning id, created_at, position, entry)
-      select coalesce(json_agg(json_build_object('id', id::text, 'entry', entry) order by created_at, position), '[]'::json)::text from claimed`);
-    this.statements++;
+      select coalesce(json_agg(json_build_object('id', id::text, 'entry', entry) order by created_at, position), '[]'::json)::text from claimed`,
+      this.deadline.serverMs(),
+    ));
+    this.statements += 2;
     this.roundTrips++;
-    const rows = await this.deadline.race(query.raw(), "claim audit entries", () => query.cancel()) as unknown as Uint8Array[][];
+    const rows = lastRows(await this.deadline.race(query.raw(), "claim audit entries"));
     return JSON.parse(new TextDecoder().decode(rows[0][0]));
   }
 
   /** Marks claimed entries delivered, and gives the failed ones back for the next start, in one statement. */
   async settleAudit(claim: string, delivered: string[], failed: string[]): Promise<void> {
-    const query = this.sql.unsafe(`with d as (
+    const query = this.sql.unsafe(bounded(
+      `with d as (
         update ai_provider_audit set delivered_at = clock_timestamp()
         where claim = ${literal(claim)}::uuid and id in (select value::uuid from json_array_elements_text(${
-      literal(JSON.stringify(delivered))
-    }::json))
+        literal(JSON.stringify(delivered))
+      }::json))
         returning 1),
       f as (
         update ai_provider_audit set claim = null, claimed_at = null
         where claim = ${literal(claim)}::uuid and id in (select value::uuid from json_array_elements_text(${
-      literal(JSON.stringify(failed))
-    }::json))
+        literal(JSON.stringify(failed))
+      }::json))
         returning 1)
-      select (select count(*) from d) + (select count(*) from f)`);
-    this.statements++;
+      select (select count(*) from d) + (select count(*) from f)`,
+      this.deadline.serverMs(),
+    ));
+    this.statements += 2;
     this.roundTrips++;
-    await this.deadline.race(query, "mark audit entries delivered", () => query.cancel());
+    await this.deadline.race(query, "mark audit entries delivered");
   }
+}
 
-  /** Runs a diagnostic query that returns one JSON text value; for error paths. */
-  async json<T>(statement: string): Promise<T> {
-    const query = this.sql.unsafe(statement);
-    this.statements++;
-    this.roundTrips++;
-    const rows = await this.deadline.race(query.raw(), "read the database", () => query.cancel()) as unknown as Uint8Array[][];
-    return JSON.parse(new TextDecoder().decode(rows[0][0]));
-  }
+// A lone surrogate has no UTF-8 form: Postgres would store U+FFFD for it,
+// but `json` rejects the escape `\ud800` JSON.stringify writes. Writing
+// U+FFFD here stores exactly what a text parameter would have.
+function wellFormed(text: string): string {
+  return (text as string & { toWellFormed(): string }).toWellFormed();
+}
+
+/** A JSON document as a string literal, with every string well-formed. */
+function jsonLiteral(value: unknown): string {
+  return literal(JSON.stringify(value, (_key, v) => (typeof v === "string" ? wellFormed(v) : v)));
 }
 
 function insertStatements(writes: Writes): string[] {
@@ -408,19 +437,19 @@ function insertStatements(writes: Writes): string[] {
   if (writes.providers.length > 0) {
     out.push(`insert into ai_providers (id, type, name, display_name, enabled, base_url, settings, settings_key_id)
       select r.id, r.type::ai_provider_type, r.name, r.name, true, r.base_url, r.settings, r.settings_key_id
-      from json_to_recordset(${literal(JSON.stringify(writes.providers))}::json)
+      from json_to_recordset(${jsonLiteral(writes.providers)}::json)
         as r(id uuid, type text, name text, base_url text, settings text, settings_key_id text)`);
   }
   if (writes.keys.length > 0) {
     out.push(`insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id)
       select k.id, k.provider_id, k.api_key, k.api_key_key_id
-      from json_to_recordset(${literal(JSON.stringify(writes.keys))}::json)
+      from json_to_recordset(${jsonLiteral(writes.keys)}::json)
         as k(id uuid, provider_id uuid, api_key text, api_key_key_id text)`);
   }
   if (writes.audit.length > 0) {
     out.push(`insert into ai_provider_audit (id, position, entry, delivered_at)
       select a.id, a.position, a.entry, case when a.delivered then clock_timestamp() end
-      from json_to_recordset(${literal(JSON.stringify(writes.audit))}::json)
+      from json_to_recordset(${jsonLiteral(writes.audit)}::json)
         as a(id uuid, position int, entry text, delivered boolean)`);
   }
   return out;
@@ -492,19 +521,17 @@ export class LockedTransaction {
   }
 
   /**
-   * The deadline passed with statements in flight: cancel them, queue a
-   * `rollback` (so the host's next query on this connection never runs
-   * inside our transaction) and give the connection back without waiting.
+   * The deadline passed with statements in flight: queue a `rollback` (so
+   * the host's next query on this connection never runs inside our
+   * transaction) and give the connection back without waiting.
+   *
+   * No cancel request is sent: it names the backend, not the statement,
+   * and may arrive once the connection serves the host's next query. The
+   * server ends the statement by itself (`statement_timeout` and
+   * `lock_timeout` are set to the deadline) and the transaction with it.
    */
   abandon(queries: PendingQuery[], rollback = true): void {
-    for (const q of queries) {
-      q.catch(() => {});
-      try {
-        q.cancel();
-      } catch {
-        // already done
-      }
-    }
+    for (const q of queries) q.catch(() => {});
     if (rollback && !this.released) this.conn.unsafe("rollback").catch(() => {});
     this.release();
   }

@@ -106,8 +106,11 @@ export function consoleLogger(options: ConsoleLoggerOptions = {}): Logger {
  * @returns The logger.
  */
 export function jsonLogger(write: (line: string) => void): Logger {
-  const line = (level: LogLevel, msg: string, fields?: LogFields): void =>
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+  const line = (level: LogLevel, msg: string, fields?: LogFields): void => {
+    // time, level and msg come first and win over fields of the same name.
+    const head = { time: new Date().toISOString(), level, msg };
+    write(JSON.stringify(Object.assign({}, head, fields, head)));
+  };
   return {
     debug: (msg, fields) => line("debug", msg, fields),
     info: (msg, fields) => line("info", msg, fields),
