@@ -68,8 +68,12 @@ export interface DbcryptKeyRow {
 
 /** What one read returns. */
 export interface Snapshot {
-  /** `table.column` → type, for the tables the library uses (absent tables have no entry). */
-  columns: Record<string, string>;
+  /**
+   * `table.column` → type, for the tables the library uses (absent tables
+   * have no entry). Read without the lock only; `null` under it, where the
+   * lock-free read already checked them.
+   */
+  columns: Record<string, string> | null;
   /** Every row of `ai_providers`, deleted and disabled ones included. */
   rows: RawProviderRow[];
   /** Audit entries waiting for delivery; `null` when the audit table does not exist or was not asked for. */
@@ -131,8 +135,9 @@ export interface LockSettings {
 /** The tables whose columns a read reports. */
 const TABLES = ["ai_providers", "ai_provider_keys", "ai_provider_audit", "dbcrypt_keys"] as const;
 
-const COLUMNS_JSON = `(select coalesce(json_object_agg(c.relname || '.' || a.attname, format_type(a.atttypid, a.atttypmod)), '{}'::json)
-    from pg_attribute a join pg_class c on c.oid = a.attrelid
+const COLUMNS_JSON =
+  `(select coalesce(json_object_agg(a.attrelid::regclass::text || '.' || a.attname, a.atttypid::regtype::text), '{}'::json)
+    from pg_attribute a
     where a.attrelid in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")}) and a.attnum > 0 and not a.attisdropped)`;
 
 const PROVIDERS_JSON = `(select coalesce(json_agg(json_build_object('id', p.id::text, 'name', p.name, 'type', p.type::text,
@@ -148,8 +153,10 @@ const AUDIT_PENDING = `case when to_regclass('ai_provider_audit') is null then n
 const DBCRYPT_KEYS_JSON = `(select coalesce(json_agg(json_build_object('number', k.number, 'active_key_digest', k.active_key_digest,
       'revoked_key_digest', k.revoked_key_digest) order by k.number), '[]'::json) from dbcrypt_keys k)`;
 
-function readStatement(options: { auditPending: boolean; dbcryptKeys: boolean }): string {
-  return `select json_build_object('pid', pg_backend_pid(), 'columns', ${COLUMNS_JSON}, 'providers', ${PROVIDERS_JSON},
+function readStatement(options: { columns: boolean; auditPending: boolean; dbcryptKeys: boolean }): string {
+  return `select json_build_object('pid', pg_backend_pid(), 'columns', ${
+    options.columns ? COLUMNS_JSON : "null"
+  }, 'providers', ${PROVIDERS_JSON},
     'audit_pending', ${options.auditPending ? AUDIT_PENDING : "null"},
     'dbcrypt_keys', ${options.dbcryptKeys ? DBCRYPT_KEYS_JSON : "null"})::text`;
 }
@@ -158,7 +165,7 @@ function decodeSnapshot(result: unknown): Snapshot {
   const rows = result as Uint8Array[][];
   const doc = JSON.parse(new TextDecoder().decode(rows[0][0])) as {
     pid: number;
-    columns: Record<string, string>;
+    columns: Record<string, string> | null;
     providers: RawProviderRow[];
     audit_pending: number | null;
     dbcrypt_keys: DbcryptKeyRow[] | null;
@@ -229,7 +236,9 @@ export class Store {
       lock_timeout: `${wait === Infinity ? 0 : Math.max(1, Math.ceil(wait))}ms`,
       statement_timeout: `${this.deadline.serverMs()}ms`,
     });
-    const query = this.sql.unsafe(`${settings}; ${readStatement({ auditPending: options.auditPending, dbcryptKeys: false })}`);
+    const query = this.sql.unsafe(
+      `${settings}; ${readStatement({ columns: true, auditPending: options.auditPending, dbcryptKeys: false })}`,
+    );
     this.statements += 2;
     this.roundTrips++;
     const limit = wait < this.deadline.remaining()
@@ -274,7 +283,7 @@ export class Store {
         application_name: settings.applicationName,
       }),
       `select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`,
-      readStatement({ auditPending: false, dbcryptKeys: options.dbcryptKeys }),
+      readStatement({ columns: false, auditPending: false, dbcryptKeys: options.dbcryptKeys }),
     ].join(";\n")).raw();
     const queries: PendingQuery[] = [query];
     this.statements += 4;

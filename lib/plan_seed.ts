@@ -108,7 +108,7 @@ export async function planSeed(sql: Sql, options: PlanOptions = {}): Promise<See
     if (desired.providers.length > 0) {
       const snapshot = await readSnapshot(new Store(sql, deadline), { auditPending: false, lockTimeoutMs }, doing);
       timings.readMs = performance.now() - normalised;
-      checkSchema(snapshot.columns, doing);
+      checkSchema(snapshot.columns ?? {}, doing);
       entries = planProviders(desired.providers, await storedProviders(snapshot, desired.providers, keyring));
     }
     const counts = countEntries(entries);

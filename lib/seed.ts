@@ -14,7 +14,7 @@ import { lockOptions } from "./_options.ts";
 import { planProviders } from "./_plan.ts";
 import { failure, readSnapshot } from "./_run.ts";
 import { checkSchema, storedProviders } from "./_stored.ts";
-import { type LockSettings, type Snapshot, Store } from "./_store.ts";
+import { type LockSettings, Store } from "./_store.ts";
 import { type SeedWrites, seedWrites } from "./_writes.ts";
 import type { AuditSink } from "./audit.ts";
 import { DriftError, LockTimeoutError, SeedError } from "./errors.ts";
@@ -52,6 +52,8 @@ interface Run {
   lock: LockSettings;
   audit: AuditSink | undefined;
   timings: SeedTimings;
+  /** The tables' columns, as the lock-free read found them. */
+  columns: Record<string, string>;
 }
 
 /** What the seed decided, and wrote when it took the lock. */
@@ -143,6 +145,7 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
       lock: { lockTimeoutMs: checked.lockTimeoutMs, applicationName: checked.applicationName },
       audit: options.audit,
       timings,
+      columns: {},
     };
     if (desired.providers.length === 0) {
       return finish(run, { plan: [], lockTaken: false, written: null, outbox: false, backlog: 0 }, { delivered: 0, failures: [] }, started);
@@ -166,14 +169,15 @@ async function preRead(run: Run): Promise<Outcome | null> {
   const t0 = performance.now();
   const snapshot = await readSnapshot(run.store, { auditPending: run.audit !== undefined, lockTimeoutMs: run.lock.lockTimeoutMs }, DOING);
   run.timings.readMs = performance.now() - t0;
-  checkSchema(snapshot.columns, DOING);
+  run.columns = snapshot.columns ?? {};
+  checkSchema(run.columns, DOING);
   // Rows that cannot be compared are decided under the lock like everything else.
   const stored = await storedProviders(snapshot, run.desired.providers, run.keyring).catch(() => null);
   if (stored === null) return null;
   const plan = planProviders(run.desired.providers, stored);
   if (!plan.every((e) => e.action === "unchanged" || e.action === "skip-deleted")) return null;
   warnSkipped(plan, run.desired.logger);
-  return { plan, lockTaken: false, written: null, outbox: hasOutbox(snapshot), backlog: snapshot.auditPending ?? 0 };
+  return { plan, lockTaken: false, written: null, outbox: hasOutbox(run), backlog: snapshot.auditPending ?? 0 };
 }
 
 /**
@@ -193,7 +197,6 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
   run.timings.lockWaitMs = performance.now() - t0;
   try {
     const snapshot = tx.snapshot;
-    checkSchema(snapshot.columns, DOING);
     if (encrypting && snapshot.dbcryptKeys === null) {
       throw new SeedError(
         "schema_missing",
@@ -207,7 +210,7 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
     const drifts = plan.filter((e) => e.action === "drift").map((e) => ({ provider: e.name, fields: e.drift }));
     if (drifts.length > 0) throw new DriftError(drifts, run.desired.prefix);
 
-    const outbox = hasOutbox(snapshot);
+    const outbox = hasOutbox(run);
     const written = await seedWrites(run.desired.providers, plan, run.keyring, snapshot.dbcryptKeys, {
       outbox,
       delivered: run.audit === undefined,
@@ -269,8 +272,8 @@ function finish(run: Run, outcome: Outcome, delivery: Delivery, started: number)
   };
 }
 
-function hasOutbox(snapshot: Snapshot): boolean {
-  return "ai_provider_audit.entry" in snapshot.columns;
+function hasOutbox(run: Run): boolean {
+  return "ai_provider_audit.entry" in run.columns;
 }
 
 function warnSkipped(plan: PlanEntry[], logger: Logger): void {
