@@ -13,7 +13,7 @@ import type { SeedTimings } from "./report.ts";
 /** Reads the tables once and names what blocks them when the read waited too long for a lock. */
 export async function readSnapshot(
   store: Store,
-  options: { auditPending: boolean; lockTimeoutMs: number },
+  options: { columns: boolean; auditPending: boolean; lockTimeoutMs: number },
   doing: string,
 ): Promise<Snapshot> {
   try {

@@ -70,8 +70,9 @@ export interface DbcryptKeyRow {
 export interface Snapshot {
   /**
    * `table.column` → type, for the tables the library uses (absent tables
-   * have no entry). Read without the lock only; `null` under it, where the
-   * lock-free read already checked them.
+   * have no entry); `null` when not asked for (the seed's lock-free read
+   * leaves them to the read under the lock: a restart that writes nothing
+   * needs no more than the rows it compares).
    */
   columns: Record<string, string> | null;
   /** Every row of `ai_providers`, deleted and disabled ones included. */
@@ -229,7 +230,7 @@ export class Store {
    * multi-statement simple query is one implicit transaction), so a
    * migration's `ACCESS EXCLUSIVE` lock makes it fail fast.
    */
-  async read(options: { auditPending: boolean; lockTimeoutMs: number }): Promise<Snapshot> {
+  async read(options: { columns: boolean; auditPending: boolean; lockTimeoutMs: number }): Promise<Snapshot> {
     this.lockBudgetEnd = options.lockTimeoutMs === 0 ? Infinity : performance.now() + options.lockTimeoutMs;
     const wait = Math.min(options.lockTimeoutMs === 0 ? Infinity : options.lockTimeoutMs, this.deadline.remaining());
     const settings = settingsStatement({
@@ -237,7 +238,7 @@ export class Store {
       statement_timeout: `${this.deadline.serverMs()}ms`,
     });
     const query = this.sql.unsafe(
-      `${settings}; ${readStatement({ columns: true, auditPending: options.auditPending, dbcryptKeys: false })}`,
+      `${settings}; ${readStatement({ columns: options.columns, auditPending: options.auditPending, dbcryptKeys: false })}`,
     );
     this.statements += 2;
     this.roundTrips++;
@@ -283,7 +284,7 @@ export class Store {
         application_name: settings.applicationName,
       }),
       `select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`,
-      readStatement({ columns: false, auditPending: false, dbcryptKeys: options.dbcryptKeys }),
+      readStatement({ columns: true, auditPending: false, dbcryptKeys: options.dbcryptKeys }),
     ].join(";\n")).raw();
     const queries: PendingQuery[] = [query];
     this.statements += 4;

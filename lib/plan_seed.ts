@@ -106,7 +106,7 @@ export async function planSeed(sql: Sql, options: PlanOptions = {}): Promise<See
     timings.normaliseMs = normalised - started;
     let entries: SeedPlan["entries"] = [];
     if (desired.providers.length > 0) {
-      const snapshot = await readSnapshot(new Store(sql, deadline), { auditPending: false, lockTimeoutMs }, doing);
+      const snapshot = await readSnapshot(new Store(sql, deadline), { columns: true, auditPending: false, lockTimeoutMs }, doing);
       timings.readMs = performance.now() - normalised;
       checkSchema(snapshot.columns ?? {}, doing);
       entries = planProviders(desired.providers, await storedProviders(snapshot, desired.providers, keyring));

@@ -167,17 +167,20 @@ export async function seedAIProvidersFromEnv(sql: Sql, options: SeedOptions = {}
  */
 async function preRead(run: Run): Promise<Outcome | null> {
   const t0 = performance.now();
-  const snapshot = await readSnapshot(run.store, { auditPending: run.audit !== undefined, lockTimeoutMs: run.lock.lockTimeoutMs }, DOING);
+  const snapshot = await readSnapshot(
+    run.store,
+    { columns: false, auditPending: run.audit !== undefined, lockTimeoutMs: run.lock.lockTimeoutMs },
+    DOING,
+  );
   run.timings.readMs = performance.now() - t0;
-  run.columns = snapshot.columns ?? {};
-  checkSchema(run.columns, DOING);
   // Rows that cannot be compared are decided under the lock like everything else.
   const stored = await storedProviders(snapshot, run.desired.providers, run.keyring).catch(() => null);
   if (stored === null) return null;
   const plan = planProviders(run.desired.providers, stored);
   if (!plan.every((e) => e.action === "unchanged" || e.action === "skip-deleted")) return null;
   warnSkipped(plan, run.desired.logger);
-  return { plan, lockTaken: false, written: null, outbox: hasOutbox(run), backlog: snapshot.auditPending ?? 0 };
+  // The audit backlog is counted only when the audit table exists.
+  return { plan, lockTaken: false, written: null, outbox: snapshot.auditPending !== null, backlog: snapshot.auditPending ?? 0 };
 }
 
 /**
@@ -197,6 +200,8 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
   run.timings.lockWaitMs = performance.now() - t0;
   try {
     const snapshot = tx.snapshot;
+    run.columns = snapshot.columns ?? {};
+    checkSchema(run.columns, DOING);
     if (encrypting && snapshot.dbcryptKeys === null) {
       throw new SeedError(
         "schema_missing",
