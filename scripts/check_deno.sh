@@ -13,28 +13,34 @@ deno=node_modules/.bin/deno
 export NO_COLOR=1
 ok() { echo "ok - $*"; }
 
-# One package, two manifests: name, version, license, the postgres range,
-# and the entry points must agree. JSR: "." mod.ts, "./cli" cli/main.ts (the
-# bin), "./run-cli" cli/mod.ts; npm: the same three from dist/ ("./cli" as
-# the aibridge-seed bin).
+# One package, two manifests: name, version, license, description, the
+# postgres range, and the entry points must agree; package.json names the
+# repository (npm provenance compares it with the workflow's). JSR: "."
+# mod.ts, "./cli" cli/main.ts (the bin), "./run-cli" cli/mod.ts; npm: the
+# same three from dist/ ("./cli" as the aibridge-seed bin).
 node --input-type=module -e '
   import { readFileSync } from "node:fs";
   const deno = JSON.parse(readFileSync("deno.json", "utf8"));
   const npm = JSON.parse(readFileSync("package.json", "utf8"));
   const problems = [];
-  for (const k of ["name", "version", "license"]) if (deno[k] !== npm[k]) problems.push(`${k}: deno.json ${deno[k]}, package.json ${npm[k]}`);
+  for (const k of ["name", "version", "license", "description"]) if (deno[k] !== npm[k]) problems.push(`${k}: deno.json ${deno[k]}, package.json ${npm[k]}`);
+  const repo = "https://github.com/aibridge/seed";
+  if (npm.repository?.url !== `git+${repo}.git`) problems.push(`package.json repository.url must be git+${repo}.git (npm provenance checks it)`);
+  if (npm.homepage !== `${repo}#readme`) problems.push(`package.json homepage must be ${repo}#readme`);
+  if (npm.bugs?.url !== `${repo}/issues`) problems.push(`package.json bugs.url must be ${repo}/issues`);
   const range = `npm:postgres@${npm.dependencies.postgres}`;
   if (deno.imports?.postgres !== range) problems.push(`deno.json imports.postgres must be ${range}`);
   const jsr = { ".": "./mod.ts", "./cli": "./cli/main.ts", "./run-cli": "./cli/mod.ts" };
   if (JSON.stringify(deno.exports) !== JSON.stringify(jsr)) problems.push(`deno.json exports must be ${JSON.stringify(jsr)}`);
-  const entry = (path) => ({ types: `./dist/${path}.d.ts`, import: `./dist/${path}.js` });
+  // types first; import, require (Node >= 20.19 and Bun load the ES module with require(), as it has no top-level await) and default: the ESM build.
+  const entry = (path) => ({ types: `./dist/${path}.d.ts`, import: `./dist/${path}.js`, require: `./dist/${path}.js`, default: `./dist/${path}.js` });
   for (const [key, path] of [[".", "mod"], ["./run-cli", "cli/mod"]]) {
     const e = npm.exports?.[key];
-    if (e?.types !== entry(path).types || e?.import !== entry(path).import) problems.push(`package.json exports ${key} must have types ${entry(path).types} and import ${entry(path).import}`);
+    if (JSON.stringify(e) !== JSON.stringify(entry(path))) problems.push(`package.json exports ${key} must be ${JSON.stringify(entry(path))}`);
   }
   if (npm.bin?.["aibridge-seed"] !== "./dist/cli/main.js") problems.push("package.json bin aibridge-seed must be ./dist/cli/main.js");
   if (problems.length > 0) { console.error(problems.join("\n")); process.exit(1); }'
-ok "deno.json and package.json agree (name, version, license, postgres, entry points, bin)"
+ok "deno.json and package.json agree (name, version, license, description, postgres, entry points, bin); repository, homepage, bugs"
 
 $deno fmt --check
 ok "deno fmt --check"

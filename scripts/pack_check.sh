@@ -3,9 +3,9 @@
 # what the tarball ships, installs it into a scratch project outside the
 # repository, then runs an ESM script (scripts/pack_smoke/smoke.mjs, with a
 # real seed in a database of its own), a TypeScript type-check
-# (scripts/pack_smoke/types.ts, moduleResolution nodenext), the Node
-# example on Node, Deno and Bun, and the aibridge-seed bin
-# (dist/cli/main.js), all against the installed copy.
+# (scripts/pack_smoke/types.ts, moduleResolution nodenext), require() of
+# the package on Node and Bun, the Node example on Node, Deno and Bun, and
+# the aibridge-seed bin (dist/cli/main.js), all against the installed copy.
 #
 #   npm run check:pack                  (starts an embedded PostgreSQL)
 #   DATABASE_URL=postgres://… bash scripts/pack_check.sh
@@ -80,6 +80,33 @@ DATABASE_URL="$url" node smoke.mjs
 drop_database "$url"
 "$repo/node_modules/.bin/tsc" -p tsconfig.json
 ok "tsc (moduleResolution nodenext) type-checks types.ts against the installed .d.ts files"
+
+# require(): the exports' require and default conditions name the ES module
+# build, which Node >= 20.19 and Bun load synchronously (require(esm)): it
+# has no top-level await (the bin, dist/cli/main.js, has; it is not an
+# export). Both runtimes print one line, and nothing on stderr (no warning).
+require_script='
+const m = require("@aibridge/seed");
+const { runCli } = require("@aibridge/seed/run-cli");
+const where = require.resolve("@aibridge/seed").replace(/^.*\/node_modules\//, "");
+if (where !== "@aibridge/seed/dist/mod.js") throw new Error(`require.resolve: ${where}`);
+if (typeof m.seedAIProvidersFromEnv !== "function" || typeof runCli !== "function") throw new Error("exports missing");
+if (!(new m.ConfigError(["x"]) instanceof m.SeedError)) throw new Error("error classes");
+console.log(`require("@aibridge/seed") -> ${where}: ${Object.keys(m).length} exports, seedAIProvidersFromEnv ${typeof m.seedAIProvidersFromEnv}, maskSecret("sk-ant-api03-abcdefgh") = ${m.maskSecret("sk-ant-api03-abcdefgh")}; require("@aibridge/seed/run-cli").runCli ${typeof runCli}`);
+'
+for runtime in node bun; do
+  case $runtime in
+    node) cmd=(node --input-type=commonjs -e "$require_script") version="Node $(node --version)" ;;
+    bun) cmd=("$repo/node_modules/.bin/bun" -e "$require_script") version="Bun $("$repo/node_modules/.bin/bun" --version)" ;;
+  esac
+  code=0
+  out=$("${cmd[@]}" 2>"$scratch/require.err") || code=$?
+  if [ "$code" != 0 ] || [ -s "$scratch/require.err" ]; then
+    printf '%s: require() failed (exit code %s):\n%s\n%s\n' "$runtime" "$code" "$out" "$(cat "$scratch/require.err")" >&2
+    exit 1
+  fi
+  ok "$version: $out"
+done
 
 # The Node example, as a user would run it from the installed package; Deno
 # (with exactly --allow-env --allow-net) and Bun run the same file from the
