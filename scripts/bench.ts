@@ -5,10 +5,13 @@
 //   npm run bench                 (embedded PostgreSQL, started and stopped here;
 //                                  node --expose-gc --import tsx scripts/bench.ts)
 //   DATABASE_URL=… npm run bench  (your server)
+//   npm run bench -- --rtt 20     (through a TCP proxy adding 10 ms each way,
+//                                  so round trips show as time; or BENCH_RTT_MS)
+//   BENCH_SIZES=1,10 BENCH_RUNS=5 npm run bench
 //
 // Prints a table (docs/benchmarks.md explains it). Each case runs in a
 // fresh database (tests/_db.ts createDatabase); times are the median of
-// RUNS runs. "statements" are the queries the client sent (its debug
+// RUNS runs. "statements" are the messages the client sent (its debug
 // hook); "round trips" are the seed report's, and for the baseline, whose
 // every statement is awaited in turn, its statements.
 import postgres from "postgres";
@@ -16,10 +19,14 @@ import { applySchema, type DesiredAIProvider, providersFromConfig, seedAIProvide
 import { encodeSettings } from "../lib/_settings.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 import { createDatabase } from "../tests/_db.ts";
+import { type FaultProxy, startFaultProxy } from "../tests/_proxy.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,100,1000,10000").split(",").map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const KEYS_PER_PROVIDER = 2;
+const rttArg = process.argv.indexOf("--rtt");
+const RTT_MS = Number(rttArg >= 0 ? process.argv[rttArg + 1] : process.env.BENCH_RTT_MS ?? 0);
+if (!Number.isFinite(RTT_MS) || RTT_MS < 0) throw new Error(`--rtt must be a number of milliseconds, got ${RTT_MS}`);
 
 const server = process.env.DATABASE_URL ? null : await startEmbeddedPostgres();
 const baseUrl = process.env.DATABASE_URL ?? server!.url;
@@ -36,13 +43,15 @@ function providersOf(n: number) {
 async function withFreshDb<T>(fn: (sql: postgres.Sql, count: () => number) => Promise<T>): Promise<T> {
   const db = await createDatabase(baseUrl, { prefix: "bench_" });
   let statements = 0;
-  const sql = postgres(db.url, { max: 1, onnotice: () => {}, debug: () => void statements++ });
+  const proxy: FaultProxy | null = RTT_MS > 0 ? await startFaultProxy(db.url, { delayMs: RTT_MS / 2 }) : null;
+  const sql = postgres(proxy?.url ?? db.url, { max: 1, onnotice: () => {}, debug: () => void statements++ });
   try {
     await applySchema(sql);
     statements = 0;
     return await fn(sql, () => statements);
   } finally {
     await sql.end();
+    await proxy?.close();
     await db.drop();
   }
 }
@@ -131,7 +140,11 @@ const table = rows.map((r) => [
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
-console.log(`@aibridge/seed benchmark: ${RUNS} runs per case (median), ${KEYS_PER_PROVIDER} keys per provider, ${process.version}`);
+console.log(
+  `@aibridge/seed benchmark: ${RUNS} runs per case (median), ${KEYS_PER_PROVIDER} keys per provider, ${process.version}${
+    RTT_MS > 0 ? `, ${RTT_MS} ms round-trip time (TCP proxy)` : ""
+  }`,
+);
 console.log(line(header));
 console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
 for (const t of table) console.log(line(t));
