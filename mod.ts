@@ -55,8 +55,8 @@ export type {
 } from "./lib/encryption.ts";
 export { applySchema, SCHEMA_SQL } from "./lib/schema.ts";
 export type { ApplySchemaOptions } from "./lib/schema.ts";
-export { consoleLogger, jsonLogger, noopLogger } from "./lib/logger.ts";
-export type { ConsoleLoggerOptions, LogFields, Logger, LogLevel } from "./lib/logger.ts";
+export { consoleLogger, fieldsFirstLogger, jsonLogger, noopLogger } from "./lib/logger.ts";
+export type { ConsoleLoggerOptions, FieldsFirstLogger, LogFields, Logger, LogLevel } from "./lib/logger.ts";
 export { memoryAuditSink } from "./lib/audit.ts";
 export type { AuditEntry, AuditSink, MemoryAuditSink } from "./lib/audit.ts";
 export { ConfigError, DriftError, LockTimeoutError, SeedError } from "./lib/errors.ts";

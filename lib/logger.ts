@@ -1,7 +1,8 @@
 /**
- * The logging interface the seed writes to, and three ready loggers. Fields
- * are structured (an object), never formatted into the message, so a host
- * can route them to any log pipeline.
+ * The logging interface the seed writes to, three ready loggers, and the
+ * adapter for fields-first (pino, bunyan) loggers. Fields are structured
+ * (an object), never formatted into the message, so a host can route them
+ * to any log pipeline.
  *
  * @module
  */
@@ -116,5 +117,60 @@ export function jsonLogger(write: (line: string) => void): Logger {
     info: (msg, fields) => line("info", msg, fields),
     warn: (msg, fields) => line("warn", msg, fields),
     error: (msg, fields) => line("error", msg, fields),
+  };
+}
+
+/**
+ * A pino- or bunyan-style logger: each method takes the structured fields
+ * first and the message second, `logger.info({ name }, "seeded")`. Passed
+ * as a {@link Logger} as it is, it would receive the message where it
+ * expects the fields and drop every field: adapt it with
+ * {@link fieldsFirstLogger}.
+ */
+export interface FieldsFirstLogger {
+  /** Detail for debugging. */
+  debug(fields: LogFields, msg: string): void;
+  /** Normal progress. */
+  info(fields: LogFields, msg: string): void;
+  /** Something was ignored or skipped. */
+  warn(fields: LogFields, msg: string): void;
+  /** Something failed without stopping the seed. */
+  error(fields: LogFields, msg: string): void;
+}
+
+/**
+ * Adapts a fields-first logger (pino, bunyan, or a child of one) to
+ * {@link Logger}: `warn(msg, fields)` becomes `logger.warn(fields, msg)`,
+ * called as a method of `logger` (pino's methods need their `this`), with
+ * a copy of the fields (`{}` when there are none). Winston, LogTape and
+ * `console` take `(msg, fields)` already and need no adapter.
+ *
+ * @example
+ * ```ts
+ * import { fieldsFirstLogger } from "@aibridge/seed";
+ * import assert from "node:assert/strict";
+ * const lines: unknown[][] = [];
+ * // Any (fields, msg) logger, e.g. pino({ level: "debug" }):
+ * const pinoLike = {
+ *   debug: (fields: object, msg: string) => void lines.push(["debug", msg, fields]),
+ *   info: (fields: object, msg: string) => void lines.push(["info", msg, fields]),
+ *   warn: (fields: object, msg: string) => void lines.push(["warn", msg, fields]),
+ *   error: (fields: object, msg: string) => void lines.push(["error", msg, fields]),
+ * };
+ * const logger = fieldsFirstLogger(pinoLike);
+ * logger.info("seeded AI provider", { name: "openai" });
+ * logger.warn("nothing to seed");
+ * assert.deepEqual(lines, [["info", "seeded AI provider", { name: "openai" }], ["warn", "nothing to seed", {}]]);
+ * ```
+ *
+ * @param logger The fields-first logger.
+ * @returns A {@link Logger} writing to it.
+ */
+export function fieldsFirstLogger(logger: FieldsFirstLogger): Logger {
+  return {
+    debug: (msg, fields) => logger.debug({ ...fields }, msg),
+    info: (msg, fields) => logger.info({ ...fields }, msg),
+    warn: (msg, fields) => logger.warn({ ...fields }, msg),
+    error: (msg, fields) => logger.error({ ...fields }, msg),
   };
 }

@@ -1,9 +1,9 @@
 // The ready loggers: consoleLogger (levels, streams, line format),
 // jsonLogger (one JSON object per line) and noopLogger (docs/behaviour.md,
-// "Logs and audit").
+// "Logs and audit"); fieldsFirstLogger, the adapter for pino-style loggers.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { consoleLogger, jsonLogger, type Logger, noopLogger, seedAIProvidersFromEnv } from "../mod.ts";
+import { consoleLogger, fieldsFirstLogger, jsonLogger, type Logger, noopLogger, seedAIProvidersFromEnv } from "../mod.ts";
 import { withDatabase } from "./_db.ts";
 
 /** What console.log and console.error received while `fn` ran; both are restored afterwards. */
@@ -149,5 +149,83 @@ test("a seed logs through jsonLogger: structured fields, the key masked, one obj
     });
     assert.equal(parsed[2].api_key, "sk-j...0001");
     assert.ok(!lines.join("\n").includes("sk-json-logger-secret-0001"), "the key never in clear");
+  });
+});
+
+// A stand-in for pino (no dependency on it): methods typed as pino's LogFn
+// overloads, which need their `this` (the level and the destination live on
+// the instance), and a level below which they drop the entry.
+type PinoLogFn = {
+  <T extends object>(obj: T, msg?: string, ...args: unknown[]): void;
+  (obj: unknown, msg?: string, ...args: unknown[]): void;
+  (msg: string, ...args: unknown[]): void;
+};
+
+type PinoLevel = "debug" | "info" | "warn" | "error";
+const PINO_LEVELS: Record<PinoLevel, number> = { debug: 20, info: 30, warn: 40, error: 50 };
+
+// Each method reads the instance through `this`, as pino's do: called
+// detached, it would throw.
+function pinoMethod(level: PinoLevel): PinoLogFn {
+  return function (this: FakePino, first: unknown, msg?: unknown) {
+    if (PINO_LEVELS[level] < PINO_LEVELS[this.level]) return;
+    // pino: an object first is merged into the line, the string after it is msg.
+    const fields = typeof first === "object" && first !== null ? first : {};
+    this.lines.push({ level: PINO_LEVELS[level], ...fields, msg: typeof first === "string" ? first : msg });
+  };
+}
+
+class FakePino {
+  readonly lines: Record<string, unknown>[] = [];
+  constructor(readonly level: PinoLevel) {}
+  debug: PinoLogFn = pinoMethod("debug");
+  info: PinoLogFn = pinoMethod("info");
+  warn: PinoLogFn = pinoMethod("warn");
+  error: PinoLogFn = pinoMethod("error");
+}
+
+test("fieldsFirstLogger hands a pino-style logger (fields, msg), as methods, every level, fields copied", () => {
+  const pino = new FakePino("debug");
+  const logger: Logger = fieldsFirstLogger(pino);
+  const fields = { n: 1, name: "openai" };
+  logger.debug("a debug line", fields);
+  logger.info("an info line", { n: 2 });
+  logger.warn("a warn line");
+  logger.error("an error line", { n: 4 });
+  assert.deepEqual(pino.lines, [
+    { level: 20, n: 1, name: "openai", msg: "a debug line" },
+    { level: 30, n: 2, msg: "an info line" },
+    { level: 40, msg: "a warn line" },
+    { level: 50, n: 4, msg: "an error line" },
+  ]);
+  assert.deepEqual(fields, { n: 1, name: "openai" }, "the caller's fields are not touched");
+
+  // Passed as it is, the same logger type-checks but receives the message
+  // where it expects the fields: every field is lost. That is the bug the
+  // adapter exists for.
+  const raw = new FakePino("debug");
+  (raw as unknown as Logger).info("an info line", { n: 2 });
+  assert.deepEqual(raw.lines, [{ level: 30, msg: "an info line" }]);
+});
+
+test("a seed logs through fieldsFirstLogger(pino-like): the fields arrive, the key masked, the host's level applies", async () => {
+  await withDatabase(async ({ sql }) => {
+    const pino = new FakePino("info");
+    await seedAIProvidersFromEnv(sql, {
+      env: { CODER_AIBRIDGE_OPENAI_KEY: "sk-pino-logger-secret-0001" },
+      logger: fieldsFirstLogger(pino),
+    });
+    assert.deepEqual(pino.lines.map((l) => l.msg), [
+      "seeded ai provider from environment",
+      "env-seeded ai provider",
+      "env-seeded ai provider key",
+    ]);
+    assert.deepEqual({ name: pino.lines[0].name, type: pino.lines[0].type, key_count: pino.lines[0].key_count }, {
+      name: "openai",
+      type: "openai",
+      key_count: 1,
+    });
+    assert.equal(pino.lines[2].api_key, "sk-p...0001");
+    assert.ok(!JSON.stringify(pino.lines).includes("sk-pino-logger-secret-0001"), "the key never in clear");
   });
 });

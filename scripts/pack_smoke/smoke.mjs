@@ -34,6 +34,7 @@ const FUNCTIONS = [
   "applySchema",
   "consoleLogger",
   "jsonLogger",
+  "fieldsFirstLogger",
   "formatReport",
   "runtimeEnv",
   "parseDotenv",
