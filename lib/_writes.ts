@@ -15,6 +15,35 @@ import { maskSecret } from "./mask_secret.ts";
 import type { PlanEntry } from "./report.ts";
 import type { DesiredAIProvider } from "./types.ts";
 
+const HEX = "0123456789abcdef";
+
+/**
+ * Version 4 UUIDs, as `crypto.randomUUID()` makes them, from one call to
+ * the random source for the whole batch (3 ids per provider with 2 keys:
+ * one call each was a visible share of a large seed).
+ */
+function uuidSource(count: number): () => string {
+  const bytes = crypto.getRandomValues(new Uint8Array(Math.min(65_536, Math.max(16, count * 16))));
+  let at = 0;
+  let pool = bytes;
+  return () => {
+    if (at + 16 > pool.length) {
+      pool = crypto.getRandomValues(new Uint8Array(pool.length));
+      at = 0;
+    }
+    pool[at + 6] = (pool[at + 6] & 0x0f) | 0x40;
+    pool[at + 8] = (pool[at + 8] & 0x3f) | 0x80;
+    let out = "";
+    for (let i = 0; i < 16; i++) {
+      const b = pool[at + i];
+      out += HEX[b >> 4] + HEX[b & 15];
+      if (i === 3 || i === 5 || i === 7 || i === 9) out += "-";
+    }
+    at += 16;
+    return out;
+  };
+}
+
 /** The rows of one seed and the audit entries that describe them, in a deterministic order. */
 export interface SeedWrites {
   /** The rows, as the store inserts them. */
@@ -29,11 +58,12 @@ export interface SeedWrites {
 
 /**
  * Decides whether the primary key must be registered in `dbcrypt_keys`
- * before values encrypted with it are written.
+ * before values encrypted with it are written (the seed's inserts, and
+ * the settings `adoptProviders` rewrites).
  *
  * @throws {SeedError} `encryption_key_revoked` when it was revoked.
  */
-function keyToRegister(keyring: Keyring | null, keys: DbcryptKeyRow[] | null): string | null {
+export function keyToRegister(keyring: Keyring | null, keys: DbcryptKeyRow[] | null): string | null {
   const primary = keyring?.primary ?? null;
   if (primary === null) return null;
   const rows = keys ?? [];
@@ -59,8 +89,14 @@ export async function seedWrites(
   audit: { outbox: boolean; delivered: boolean },
 ): Promise<SeedWrites> {
   const primary = keyring?.primary ?? null;
-  const seal = async (value: string): Promise<{ value: string; keyId: string | null }> =>
-    primary === null || value.trim() === "" ? { value, keyId: null } : { value: await encryptValue(primary, value), keyId: primary.digest };
+  // Rows are built in plaintext in one synchronous pass; with a primary key
+  // every non-blank value is then encrypted, all digests at once, rather
+  // than one await (and one microtask round) per value.
+  const sealing: Promise<void>[] = [];
+  const seal = (value: string, put: (sealed: string, keyId: string) => void): void => {
+    if (primary === null || value.trim() === "") return;
+    sealing.push(encryptValue(primary, value).then((sealed) => put(sealed, primary.digest)));
+  };
 
   const providers: NewProviderRow[] = [];
   const keys: NewKeyRow[] = [];
@@ -69,14 +105,21 @@ export async function seedWrites(
   const maskedKeys = new Map<string, string[]>();
   const ids = new Map<string, string>();
   const time = new Date();
+  const uuid = uuidSource(plan.reduce((n, e, i) => (e.action === "insert" ? n + 2 + 2 * desired[i].keys.length : n), 0));
   for (let i = 0; i < plan.length; i++) {
     if (plan[i].action !== "insert") continue;
     const dp = desired[i];
-    const id = crypto.randomUUID();
+    const id = uuid();
     ids.set(dp.name, id);
-    const plainSettings = encodeSettings(dp.bedrock);
-    const settings = plainSettings === null ? { value: null, keyId: null } : await seal(plainSettings);
-    providers.push({ id, type: dp.type, name: dp.name, base_url: dp.baseURL, settings: settings.value, settings_key_id: settings.keyId });
+    const settings = encodeSettings(dp.bedrock);
+    const row: NewProviderRow = { id, type: dp.type, name: dp.name, base_url: dp.baseURL, settings, settings_key_id: null };
+    providers.push(row);
+    if (settings !== null) {
+      seal(settings, (sealed, keyId) => {
+        row.settings = sealed;
+        row.settings_key_id = keyId;
+      });
+    }
 
     const fields: AuditEntry["fields"] = { id, name: dp.name, display_name: dp.name, type: dp.type, base_url: dp.baseURL, enabled: true };
     if (dp.bedrock !== null) {
@@ -91,9 +134,13 @@ export async function seedWrites(
     const masked: string[] = [];
     for (const apiKey of dp.keys) {
       if (apiKey.trim() === "") continue;
-      const keyId = crypto.randomUUID();
-      const sealed = await seal(apiKey);
-      keys.push({ id: keyId, provider_id: id, api_key: sealed.value, api_key_key_id: sealed.keyId });
+      const keyId = uuid();
+      const keyRow: NewKeyRow = { id: keyId, provider_id: id, api_key: apiKey, api_key_key_id: null };
+      keys.push(keyRow);
+      seal(apiKey, (sealed, keyId) => {
+        keyRow.api_key = sealed;
+        keyRow.api_key_key_id = keyId;
+      });
       masked.push(maskSecret(apiKey));
       keyEntries.push({
         time,
@@ -108,10 +155,11 @@ export async function seedWrites(
     maskedKeys.set(dp.name, masked);
   }
   entries.push(...keyEntries);
+  await Promise.all(sealing);
 
   const register = providers.length > 0 ? keyToRegister(keyring, dbcryptKeys) : null;
   const auditRows: NewAuditRow[] = audit.outbox
-    ? entries.map((e, position) => ({ id: crypto.randomUUID(), position, entry: JSON.stringify(e), delivered: audit.delivered }))
+    ? entries.map((e, position) => ({ id: uuid(), position, entry: JSON.stringify(e), delivered: audit.delivered }))
     : [];
   return {
     writes: {

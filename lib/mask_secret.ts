@@ -19,6 +19,13 @@
  */
 export function maskSecret(secret: string): string {
   if (secret === "") return "";
+  // Most keys are ASCII, where code points are UTF-16 units: slice directly.
+  if (!/[^\x00-\x7f]/.test(secret)) {
+    const n = secret.length;
+    const shown = n >= 20 ? 4 : n >= 10 ? 2 : n >= 5 ? 1 : 0;
+    if (n <= 2 * shown || shown === 0) return "...";
+    return `${secret.slice(0, shown)}...${secret.slice(n - shown)}`;
+  }
   const points = Array.from(secret);
   const n = points.length;
   const shown = n >= 20 ? 4 : n >= 10 ? 2 : n >= 5 ? 1 : 0;
