@@ -194,6 +194,8 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
   try {
     tx = await run.store.lock(run.lock, { dbcryptKeys: encrypting });
   } catch (err) {
+    // The wait counts in the error's timings too: a host exports how long it waited.
+    run.timings.lockWaitMs = performance.now() - t0;
     if (err instanceof LockTimeoutError) throw new LockTimeoutError(err.timeoutMs, await run.store.lockHolder());
     throw err;
   }
