@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ConfigError } from "./errors.ts";
 import { type Logger, noopLogger } from "./logger.ts";
 import { providersFromConfig } from "./providers_from_config.ts";
 import { readAIBridgeConfig } from "./read_config.ts";
@@ -22,6 +23,8 @@ export interface ConfigSource {
   prefixes?: readonly [string] | readonly [string, string];
   /** Receives log lines. */
   logger?: Logger;
+  /** Every configuration warning is a problem of a `ConfigError` instead. */
+  strict?: boolean;
 }
 
 /** The desired providers, the logger that records warnings, and the warnings. */
@@ -51,16 +54,30 @@ function recordingLogger(inner: Logger, warnings: SeedWarning[]): Logger {
   };
 }
 
+/** A warning as one problem line: its message and its fields (names and counts, never a value). */
+function warningProblem(warning: SeedWarning): string {
+  const fields = Object.entries(warning.fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return fields.length === 0 ? warning.msg : `${warning.msg} (${fields.join(", ")})`;
+}
+
 /**
- * Reads the configuration (unless given) and normalises it.
+ * Reads the configuration (unless given) and normalises it. With `strict`,
+ * unknown and misspelled variables are problems of the reader, and any
+ * warning normalisation raises (a ready configuration's unsupported type,
+ * dropped keys) is one too: nothing is sent.
  *
  * @throws {ConfigError} when the configuration is invalid.
  */
 export async function desiredProviders(source: ConfigSource): Promise<Desired> {
   const warnings: SeedWarning[] = [];
+  const strict = source.strict === true;
   const logger = recordingLogger(source.logger ?? noopLogger, warnings);
+  // Under strict a configuration warning is recorded but not logged: it is
+  // about to be an error. (recordingLogger's levels are own properties.)
+  const reading: Logger = strict ? { ...logger, warn: (msg, fields) => void warnings.push({ msg, fields: fields ?? {} }) } : logger;
   const env = source.config === undefined ? source.env ?? runtimeEnv() : {};
-  const config = source.config ?? readAIBridgeConfig(env, { logger, prefixes: source.prefixes });
-  const providers = await providersFromConfig(config, logger);
+  const config = source.config ?? readAIBridgeConfig(env, { logger: reading, prefixes: source.prefixes, strict });
+  const providers = await providersFromConfig(config, reading);
+  if (strict && warnings.length > 0) throw new ConfigError(warnings.map(warningProblem));
   return { providers, logger, warnings, env, prefix: (source.prefixes ?? ["CODER_AIBRIDGE_"])[0] };
 }

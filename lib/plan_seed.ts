@@ -53,6 +53,17 @@ export interface PlanOptions {
    * (`DEFAULT_LOCK_TIMEOUT_MS`).
    */
   lockTimeoutMs?: number;
+  /**
+   * Fail on every configuration warning instead of carrying it in the
+   * result: a variable under a prefix that nothing reads
+   * (`CODER_AIBRIDGE_OPENAI_KYE`), an unknown indexed field, a variable
+   * whose prefix is a near miss (`CODER_AIBRIGDE_OPENAI_KEY`), and the
+   * warnings of normalising a ready `config`. The call then rejects with a
+   * `ConfigError` listing each, with its "did you mean", before any
+   * statement is sent. Default `false`: they are warnings (in the result
+   * and to the logger), and the call goes on.
+   */
+  strict?: boolean;
 }
 
 /**
@@ -60,6 +71,8 @@ export interface PlanOptions {
  * same inputs, one read of the tables (a single round trip, one consistent
  * snapshot, bounded by `lockTimeoutMs` and `timeoutMs`, no advisory lock),
  * the same decision function. Writes nothing and emits no audit entry.
+ * Unlike the seed, it reads and checks the tables even when nothing is
+ * configured (an empty plan then says the tables are usable).
  *
  * The plan is a snapshot: a replica may insert between the plan and a
  * later seed, which then decides again under the lock.
@@ -88,7 +101,7 @@ export interface PlanOptions {
  * @param sql A `postgres` client, configured as the host likes.
  * @param options Where the configuration comes from, keys, bounds and a logger.
  * @returns One entry per desired provider, counts, warnings and timings.
- * @throws {ConfigError} when the configuration or an option is invalid (no statement sent).
+ * @throws {ConfigError} when the configuration or an option is invalid, or under `strict` when it has a warning (no statement sent).
  * @throws {SeedError} `schema_missing`/`schema_mismatch` when the tables are not usable,
  *   `table_locked` when the read waits too long behind a lock, `timeout`, `stored_row_invalid`,
  *   `settings_unreadable`, `encryption_key_missing`, `decrypt_failed`.
@@ -104,13 +117,12 @@ export async function planSeed(sql: Sql, options: PlanOptions = {}): Promise<See
     const keyring = await keyringFrom(options.encryptionKeys, desired.env);
     const normalised = performance.now();
     timings.normaliseMs = normalised - started;
-    let entries: SeedPlan["entries"] = [];
-    if (desired.providers.length > 0) {
-      const snapshot = await readSnapshot(new Store(sql, deadline), { columns: true, auditPending: false, lockTimeoutMs }, doing);
-      timings.readMs = performance.now() - normalised;
-      checkSchema(snapshot.columns ?? {}, doing);
-      entries = planProviders(desired.providers, await storedProviders(snapshot, desired.providers, keyring));
-    }
+    // Read and checked even with nothing configured: a plan is also the
+    // check that the tables are there and usable.
+    const snapshot = await readSnapshot(new Store(sql, deadline), { columns: true, auditPending: false, lockTimeoutMs }, doing);
+    timings.readMs = performance.now() - normalised;
+    checkSchema(snapshot.columns ?? {}, doing);
+    const entries = planProviders(desired.providers, await storedProviders(snapshot, desired.providers, keyring));
     const counts = countEntries(entries);
     timings.totalMs = performance.now() - started;
     return { entries, counts, changes: counts.insert > 0 || counts.drift > 0, warnings: desired.warnings, timings };

@@ -15,6 +15,7 @@ import {
   MAX_AI_PROVIDER_NAME_LENGTH,
 } from "./types.ts";
 import { isBedrockConfigured } from "./_settings.ts";
+import { closestField, ignoredProblem, ignoredVariables, type KnownNames, UNKNOWN_FIELD_MESSAGE } from "./_unknown_vars.ts";
 
 /** The default prefixes: the original and its newer alias. */
 export const DEFAULT_ENV_PREFIXES: readonly [string, string] = ["CODER_AIBRIDGE_", "CODER_AI_GATEWAY_"];
@@ -28,6 +29,12 @@ export interface ReadConfigOptions {
   prefixes?: readonly [string] | readonly [string, string];
   /** Receives warnings such as unknown indexed fields. */
   logger?: Logger;
+  /**
+   * Turns every warning about an unknown or misspelled variable into a
+   * problem of the `ConfigError`, so that a typo fails instead of being
+   * ignored. Default `false`.
+   */
+  strict?: boolean;
 }
 
 /** The most bearer keys (or Bedrock credentials) one provider may carry. */
@@ -81,6 +88,8 @@ interface IndexedVar {
 /** The suffix that turns any variable into "read my value from this file". */
 const FILE_SUFFIX = "_FILE";
 
+const KNOWN_NAMES: KnownNames = { legacySuffixes: LEGACY_SUFFIXES, fields: KNOWN_FIELDS, fileSuffix: FILE_SUFFIX };
+
 // Docker and Kubernetes mount secrets as files; NAME_FILE names the file and
 // its trimmed content is NAME's value. Only the path and a short reason ever
 // reach a problem message: the content is a secret.
@@ -110,8 +119,18 @@ function readValueFile(variable: string, path: string, problems: string[]): stri
  * reading such a file needs `--allow-read`; without `_FILE` variables no
  * file is read.
  *
+ * A variable set under a prefix that nothing reads (`CODER_AIBRIDGE_OPENAI_KYE`),
+ * an unknown indexed field (`…_PROVIDER_0_TYPO`) and a variable whose prefix
+ * is a near miss of one (`CODER_AIBRIGDE_OPENAI_KEY`,
+ * `CODER_AI_GATEWAYPROVIDER_0_TYPE`, `coder_aibridge_openai_key`) is a
+ * warning with fields `{ env, suggestion? }`: the variable's name and, when
+ * a known name is close, the name it probably meant. The Coder server's
+ * own settings under the prefixes (`CODER_AIBRIDGE_ENABLED`, …) and every
+ * other variable (`CODER_URL`, `CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS`) are
+ * not warned about. With `strict`, each of these warnings is a problem instead.
+ *
  * Every problem is collected before throwing, so one run shows them all.
- * No message ever contains a key or secret.
+ * No message ever contains a key or secret, and no warning a value.
  *
  * @example
  * ```ts
@@ -125,7 +144,7 @@ function readValueFile(variable: string, path: string, problems: string[]): stri
  * ```
  *
  * @param env The environment, e.g. `process.env`.
- * @param options Prefixes and a logger for warnings.
+ * @param options Prefixes, a logger for warnings, and `strict`.
  * @returns The configuration.
  * @throws {ConfigError} listing every problem found.
  */
@@ -134,6 +153,11 @@ export function readAIBridgeConfig(env: EnvRecord, options: ReadConfigOptions = 
   const logger = options.logger ?? noopLogger;
   const problems: string[] = [];
   const primary = prefixes[0];
+  // A variable nothing reads: a warning naming it, or under strict a problem.
+  const ignored = (msg: string, name: string, suggestion: string | undefined): void => {
+    if (options.strict === true) problems.push(ignoredProblem(msg, name, suggestion));
+    else logger.warn(msg, suggestion === undefined ? { env: name } : { env: name, suggestion });
+  };
 
   // One legacy variable under one prefix: its value, from the variable or
   // from the file its _FILE twin names.
@@ -206,7 +230,8 @@ export function readAIBridgeConfig(env: EnvRecord, options: ReadConfigOptions = 
     vars = byPrefix[1];
     varPrefix = prefixes[1] + "PROVIDER_";
   }
-  config.providers = buildProviders(vars, varPrefix, problems, logger);
+  config.providers = buildProviders(vars, varPrefix, problems, ignored);
+  for (const v of ignoredVariables(env, prefixes, KNOWN_NAMES)) ignored(v.msg, v.env, v.suggestion);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -238,7 +263,12 @@ function splitList(value: string): string[] {
   return value.split(",").map((k) => k.trim());
 }
 
-function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], logger: Logger): AIProviderConfig[] {
+function buildProviders(
+  vars: IndexedVar[],
+  prefix: string,
+  problems: string[],
+  ignored: (msg: string, name: string, suggestion: string | undefined) => void,
+): AIProviderConfig[] {
   // Group by index and check the indices run 0, 1, 2, … without a gap. The
   // providers around a gap are still checked, so every problem shows at once.
   const groups = new Map<number, IndexedVar[]>();
@@ -267,7 +297,8 @@ function buildProviders(vars: IndexedVar[], prefix: string, problems: string[], 
       const fromFile = fileOf !== "" && KNOWN_FIELDS.has(fileOf);
       const field = fromFile ? fileOf : v.field;
       if (!KNOWN_FIELDS.has(field)) {
-        logger.warn("ignoring unknown AI provider field (check for typos)", { env: v.fullName });
+        const near = closestField(v.field, KNOWN_NAMES);
+        ignored(UNKNOWN_FIELD_MESSAGE, v.fullName, near === undefined ? undefined : v.fullName.slice(0, -v.field.length) + near);
         continue;
       }
       const earlier = names.get(field);

@@ -123,7 +123,7 @@ interface Outcome {
  * @param sql A `postgres` client, configured as the host likes (any `transform`, `types`, `prepare`; PgBouncer in transaction mode).
  * @param options Where the configuration comes from, keys, logger, audit sink, deadline and lock settings.
  * @returns The plan it executed (`insert` entries were inserted), which path it took, round trips and timings.
- * @throws {ConfigError} when the configuration or an option is invalid (nothing sent).
+ * @throws {ConfigError} when the configuration or an option is invalid, or under `strict` when it has a warning (nothing sent).
  * @throws {DriftError} when stored providers differ (nothing written).
  * @throws {LockTimeoutError} when the lock is not granted within `lockTimeoutMs` (nothing written).
  * @throws {SeedError} `timeout` (nothing written), `commit_unknown` (run again), and the codes of `SeedErrorCode`.

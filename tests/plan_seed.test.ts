@@ -131,7 +131,10 @@ test("a plan carries the configuration warnings", async () => {
       env: { CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_KEY: "k-1", CODER_AIBRIDGE_PROVIDER_0_TYPO: "x" },
     });
     assert.deepEqual(ok.warnings, [
-      { msg: "ignoring unknown AI provider field (check for typos)", fields: { env: "CODER_AIBRIDGE_PROVIDER_0_TYPO" } },
+      {
+        msg: "ignoring unknown AI provider field (check for typos)",
+        fields: { env: "CODER_AIBRIDGE_PROVIDER_0_TYPO", suggestion: "CODER_AIBRIDGE_PROVIDER_0_TYPE" },
+      },
     ]);
     // … and the ready-config path warns and drops the keys instead.
     const dropped = await planSeed(sql, { config: { providers: [{ type: "copilot", keys: ["k-ignored"] }] } });
@@ -140,14 +143,18 @@ test("a plan carries the configuration warnings", async () => {
   });
 });
 
-test("nothing configured: an empty plan and no statement; an invalid configuration: ConfigError and no statement", async () => {
+test("nothing configured: an empty plan that still checks the tables; an invalid configuration: ConfigError and no statement", async () => {
   await withDatabase(async ({ sql, queries }) => {
+    await assert.rejects(planSeed(sql, { env: { CODER_AIBRIDGE_PROVIDER_0_NAME: "x" } }), ConfigError);
+    assert.deepEqual(queries, []);
     const plan = await planSeed(sql, { env: {} });
     assert.deepEqual(plan.entries, []);
     assert.equal(plan.changes, false);
-    await assert.rejects(planSeed(sql, { env: { CODER_AIBRIDGE_PROVIDER_0_NAME: "x" } }), ConfigError);
-    assert.deepEqual(queries, []);
+    assert.ok(queries.length > 0, "the tables are read even with nothing configured");
   });
+  await withDatabase(async ({ sql }) => {
+    await assert.rejects(planSeed(sql, { env: {} }), (e: unknown) => e instanceof SeedError && e.code === "schema_missing");
+  }, { schema: false });
 });
 
 test("a plan against a database without the tables says to create them", async () => {

@@ -398,7 +398,11 @@ test("an unknown field is a warning with field env, not a problem", () => {
   );
   assert.deepEqual(config.providers, [readProvider({ type: "openai", keys: ["sk-a"] })]);
   assert.deepEqual(lines, [
-    { level: "warn", msg: "ignoring unknown AI provider field (check for typos)", fields: { env: "CODER_AIBRIDGE_PROVIDER_0_TYEP" } },
+    {
+      level: "warn",
+      msg: "ignoring unknown AI provider field (check for typos)",
+      fields: { env: "CODER_AIBRIDGE_PROVIDER_0_TYEP", suggestion: "CODER_AIBRIDGE_PROVIDER_0_TYPE" },
+    },
   ]);
 });
 
@@ -407,7 +411,7 @@ test("the unknown-field warning names the variable upper-cased", () => {
   const { lines } = logger;
   readAIBridgeConfig({ ...provider(0, { TYPE: "openai" }), CODER_AIBRIDGE_PROVIDER_0_base_ur: "x" }, { logger });
   assert.equal(lines.length, 1);
-  assert.deepEqual(lines[0]?.fields, { env: "CODER_AIBRIDGE_PROVIDER_0_BASE_UR" });
+  assert.deepEqual(lines[0]?.fields, { env: "CODER_AIBRIDGE_PROVIDER_0_BASE_UR", suggestion: "CODER_AIBRIDGE_PROVIDER_0_BASE_URL" });
 });
 
 test("mixing the two prefixes for indexed providers is a problem", () => {
