@@ -42,6 +42,10 @@ export { canonicalJSON, canonicalProvider, computeProviderHash } from "./lib/can
 export { maskSecret } from "./lib/mask_secret.ts";
 export { parseDotenv } from "./lib/dotenv.ts";
 export { formatReport, summaryLine } from "./lib/format_report.ts";
+export { adoptProviders } from "./lib/adopt.ts";
+export type { AdoptAction, AdoptEntry, AdoptOptions, AdoptResult } from "./lib/adopt.ts";
+export { restoreProviders } from "./lib/restore.ts";
+export type { RestoreEntry, RestoreOptions, RestoreResult } from "./lib/restore.ts";
 export { decryptAtRest, DEFAULT_ENCRYPTION_BATCH_SIZE, encryptionStatus, rotateEncryptionKeys } from "./lib/encryption.ts";
 export type {
   DbcryptKeyState,

@@ -74,6 +74,12 @@ export function errorLine(err: unknown): string {
   if (err instanceof SeedError && err.code === "schema_missing") {
     message = message.replace(/applySchema\(sql\)/g, "`aibridge-seed schema`");
   }
+  // The fix a drift or a refused adoption names is, here, the command for that provider.
+  message = message.replace(
+    /(AI provider "([a-z0-9-]+)"(?:(?!AI provider ")[^\n])*?)with (adoptProviders|restoreProviders)/g,
+    (_all, head: string, name: string, fn: string) =>
+      `${head}with \`aibridge-seed ${fn === "adoptProviders" ? "adopt" : "restore"} ${name}\``,
+  );
   return message.split("\n").map((l) => l.trim()).filter((l) => l !== "").join("; ");
 }
 
@@ -116,7 +122,9 @@ export function formatPlan(plan: SeedPlan, paint: Paint): string {
       "31",
       `apply would fail and write nothing: ${drift} ${
         drift === 1 ? "provider differs" : "providers differ"
-      } from the database. Update ${them} through the API, or stop seeding ${them} from the environment.`,
+      } from the database. Update ${them} through the API, stop seeding ${them} from the environment, or adopt the environment's values: aibridge-seed adopt ${
+        plan.entries.filter((e) => e.action === "drift").map((e) => e.name).join(" ")
+      }`,
     )
     : plan.changes
     ? "apply would insert the providers marked insert, with their keys."

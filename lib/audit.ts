@@ -1,25 +1,31 @@
 /**
- * The audit interface: one entry per row the seed inserted, handed over
- * only after the transaction committed.
+ * The audit interface: one entry per row the seed inserted (or
+ * `adoptProviders` / `restoreProviders` updated), handed over only after
+ * the transaction committed.
  *
  * @module
  */
 
-/** One inserted row, attributed to the system. Secrets are masked. */
+/** One inserted or updated row, attributed to the system. Secrets are masked. */
 export interface AuditEntry {
-  /** When the seed committed. */
+  /** When the change was committed (taken just before the commit was sent). */
   time: Date;
   /** Always `system`: the seed runs at start-up, with no user. */
   actor: "system";
-  /** Always `create`: the seed only inserts. */
-  action: "create";
+  /**
+   * `create`: the seed inserted the row (it only ever inserts). `write`:
+   * `adoptProviders` or `restoreProviders` updated an existing
+   * `ai_provider` row, and `fields` holds the values before and after, as
+   * `old_<field>` and `<field>`.
+   */
+  action: "create" | "write";
   /** The table the row went into. */
   resourceType: "ai_provider" | "ai_provider_key";
   /** The row's id. */
   resourceId: string;
   /** The provider the row belongs to. */
   providerName: string;
-  /** The row's values; keys and secrets masked with `maskSecret`. */
+  /** The row's values (for `write`, old and new); keys and secrets masked with `maskSecret`. */
   fields: Record<string, string | number | boolean | null>;
 }
 

@@ -25,6 +25,10 @@ import { LOCK_ID_AI_PROVIDERS_ENV_SEED } from "./types.ts";
  * - `decrypt_failed`: a stored value does not decrypt with the key its key id names.
  * - `encryption_key_revoked`: the first configured key was revoked in `dbcrypt_keys` and can never encrypt again.
  * - `permission_denied`: the database role lacks a right the seed needs; the message names it.
+ * - `not_found`: `adoptProviders` or `restoreProviders` was given a provider that is not configured, has no row, or (adopt) is
+ *   soft-deleted, or (restore) has no soft-deleted row; the message names each. Nothing was written.
+ * - `conflict`: `restoreProviders` was given a provider that has a live row, or (either call) a row changed between the read
+ *   under the lock and the write. Nothing was written.
  * - `env_unreadable`: the runtime's environment cannot be read (Deno without `--allow-env`).
  * - `database_error`: any other database failure before the commit was sent; nothing was written.
  */
@@ -43,6 +47,8 @@ export type SeedErrorCode =
   | "decrypt_failed"
   | "encryption_key_revoked"
   | "permission_denied"
+  | "not_found"
+  | "conflict"
   | "env_unreadable"
   | "database_error";
 
@@ -124,7 +130,7 @@ function driftLine(drift: ProviderDrift, envPrefix: string): string {
     .join("; ");
   return `AI provider ${
     JSON.stringify(drift.provider)
-  } already exists in the database and differs from the current environment configuration; update the provider through the API or remove the ${envPrefix}* env vars to stop seeding it (${fields})`;
+  } already exists in the database and differs from the current environment configuration; update the provider through the API or remove the ${envPrefix}* env vars to stop seeding it, or adopt the environment's values with adoptProviders (${fields})`;
 }
 
 /**

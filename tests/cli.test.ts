@@ -146,7 +146,7 @@ test("drift: plan shows every differing field with both values, check exits 2, a
 
     assertOneErrorLine(
       apply,
-      /^error: AI provider "gateway" already exists in the database and differs from the current environment configuration; update the provider through the API or remove the CODER_AIBRIDGE_\* env vars to stop seeding it \(type: stored "openai", environment "azure"; base_url: .*\); AI provider "openai" already exists .*\(base_url: stored "https:\/\/api.openai.com\/v1", environment "https:\/\/proxy.example\/v1"\)$/,
+      /^error: AI provider "gateway" already exists in the database and differs from the current environment configuration; update the provider through the API or remove the CODER_AIBRIDGE_\* env vars to stop seeding it, or adopt the environment's values with `aibridge-seed adopt gateway` \(type: stored "openai", environment "azure"; base_url: .*\); AI provider "openai" already exists .*\(base_url: stored "https:\/\/api.openai.com\/v1", environment "https:\/\/proxy.example\/v1"\)$/,
     );
     assert.equal(apply.stdout, "");
     assert.deepEqual(await snapshot(sql), before);

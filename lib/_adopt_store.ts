@@ -1,0 +1,491 @@
+/**
+ * Internal. The statements of `adoptProviders` and `restoreProviders`, in
+ * the style of `_store.ts`: simple protocol and no parameters (every value
+ * travels in one JSON document written into the statement by
+ * `literal()`), every result one `text` column of JSON built by Postgres
+ * and read raw, each phase one Query message (begin, settings, lock 10 and
+ * the read under it; then the writes and the commit), and every statement
+ * bounded on the server by what is left of the deadline, so no cancel
+ * request is ever sent.
+ *
+ * The writes are guarded: an update names the values it read under the
+ * lock, and when a row no longer has them (the API changed or deleted it
+ * meanwhile: the API does not take lock 10) the statement fails, the
+ * server skips the commit, and nothing is written.
+ *
+ * Below the statements: what both calls share around them (the names
+ * checked, the refusal error, the read and the lock that name what blocks
+ * them, audit delivery after the commit).
+ *
+ * @module
+ */
+import type postgres from "postgres";
+import { Deadline } from "./_deadline.ts";
+import { deliverFromMemory, deliverFromTable, type Delivery } from "./_deliver.ts";
+import { type DbcryptKeyRow, errorText, literal, type NewAuditRow, type NewDbcryptKey, type RawProviderRow, Store } from "./_store.ts";
+import type { AuditEntry, AuditSink } from "./audit.ts";
+import { ConfigError, LockTimeoutError, SeedError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { LOCK_ID_AI_PROVIDERS_ENV_SEED, type Sql } from "./types.ts";
+
+// deno-lint-ignore no-explicit-any
+type Client = postgres.Sql<any>;
+// deno-lint-ignore no-explicit-any
+type Reserved = postgres.ReservedSql<any>;
+/** A query in flight. */
+type PendingQuery = PromiseLike<unknown> & { catch(f: (e: unknown) => void): unknown };
+
+/** A row of `ai_providers` with a name asked for, as read. */
+export interface NamedRow extends RawProviderRow {
+  /** `enabled`; any column may hold what another writer put there. */
+  enabled: boolean | null;
+  /** Its `ai_provider_keys` rows. */
+  key_count: number;
+}
+
+/** What one read returns: the shape `storedProviders` takes, with the named rows only. */
+export interface NamedSnapshot {
+  /** `table.column` → type, for the tables the library uses. */
+  columns: Record<string, string>;
+  /** The rows of the names asked for, by name, then most recently updated first. */
+  rows: NamedRow[];
+  /** Always `null`: not read here. */
+  auditPending: null;
+  /** The rows of `dbcrypt_keys`; `null` when not asked for. */
+  dbcryptKeys: DbcryptKeyRow[] | null;
+  /** The backend that answered. */
+  pid: number;
+}
+
+/** New values for a live row, with the values it was read with (the guard). */
+export interface ProviderUpdate {
+  id: string;
+  type: string;
+  base_url: string;
+  settings: string | null;
+  settings_key_id: string | null;
+  old_type: string;
+  old_base_url: string;
+  old_settings: string | null;
+  old_settings_key_id: string | null;
+}
+
+/** Everything one adoption or restoration writes, in one transaction. */
+export interface NamedWrites {
+  /** A key to register in `dbcrypt_keys` before values encrypted with it are written. */
+  dbcryptKey: NewDbcryptKey | null;
+  /** Live rows to update (adopt). */
+  updates: ProviderUpdate[];
+  /** Ids of soft-deleted rows to bring back (restore). */
+  restores: string[];
+  /** Rows of the audit outbox (empty without the table). */
+  audit: NewAuditRow[];
+}
+
+/** The marker of the statement a guard makes fail. */
+const CHANGED = "aibridge-seed: rows changed since the read under the lock";
+
+/** Whether `err` is the failure of a guard: a row changed between the read and the write. */
+export function isRowChanged(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === "22P02" && String((err as Error)?.message).includes(CHANGED);
+}
+
+/** The deadline of an adoption or restoration, whose expiry names the call and the step. */
+export class CallDeadline extends Deadline {
+  private readonly call: string;
+
+  /** Starts the clock now; `call` names the call in the expiry's message. */
+  constructor(timeoutMs: number, call: string) {
+    super(timeoutMs);
+    this.call = call;
+  }
+
+  /** The error a wait that outlives the deadline rejects with. */
+  override expired(step: string): SeedError {
+    return new SeedError(
+      "timeout",
+      `${this.call}: did not finish within its deadline (timeoutMs ${this.timeoutMs} ms; the step was: ${step}); the server ends its statements and transaction by itself, so nothing was written. Retry, or raise timeoutMs (0 for none)`,
+    );
+  }
+}
+
+const TABLES = ["ai_providers", "ai_provider_keys", "ai_provider_audit", "dbcrypt_keys"];
+
+const COLUMNS_JSON =
+  `(select coalesce(json_object_agg(a.attrelid::regclass::text || '.' || a.attname, a.atttypid::regtype::text), '{}'::json)
+    from pg_attribute a
+    where a.attrelid in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")}) and a.attnum > 0 and not a.attisdropped)`;
+
+const DBCRYPT_KEYS_JSON = `(select coalesce(json_agg(json_build_object('number', k.number, 'active_key_digest', k.active_key_digest,
+      'revoked_key_digest', k.revoked_key_digest) order by k.number), '[]'::json) from dbcrypt_keys k)`;
+
+// A lone surrogate has no UTF-8 form and `json` rejects its escape: write U+FFFD, as a text parameter would.
+function jsonLiteral(value: unknown): string {
+  return literal(
+    JSON.stringify(value, (_key, v) => (typeof v === "string" ? (v as string & { toWellFormed(): string }).toWellFormed() : v)),
+  );
+}
+
+function readStatement(names: readonly string[], dbcryptKeys: boolean): string {
+  return `select json_build_object('pid', pg_backend_pid(), 'columns', ${COLUMNS_JSON},
+    'providers', (select coalesce(json_agg(json_build_object('id', p.id::text, 'name', p.name, 'type', p.type::text,
+        'base_url', p.base_url, 'settings', p.settings, 'settings_key_id', p.settings_key_id, 'deleted', p.deleted,
+        'enabled', p.enabled, 'key_count', (select count(*) from ai_provider_keys k where k.provider_id = p.id))
+        order by p.name, p.updated_at desc nulls last, p.id), '[]'::json)
+      from ai_providers p where p.name in (select json_array_elements_text(${jsonLiteral(names)}::json))),
+    'dbcrypt_keys', ${dbcryptKeys ? DBCRYPT_KEYS_JSON : "null"})::text`;
+}
+
+function decodeSnapshot(result: unknown): NamedSnapshot {
+  const doc = JSON.parse(new TextDecoder().decode((result as Uint8Array[][])[0][0])) as {
+    pid: number;
+    columns: Record<string, string>;
+    providers: NamedRow[];
+    dbcrypt_keys: DbcryptKeyRow[] | null;
+  };
+  return { pid: doc.pid, columns: doc.columns, rows: doc.providers, auditPending: null, dbcryptKeys: doc.dbcrypt_keys };
+}
+
+function settingsStatement(values: Record<string, string | null>): string {
+  const calls = Object.entries(values).map(([name, value]) =>
+    value === null ? `set_config('${name}', current_setting('${name}'), true)` : `set_config('${name}', ${literal(value)}, true)`
+  );
+  return `select ${calls.join(", ")}`;
+}
+
+function timeoutSetting(ms: number): string {
+  return `${ms === Infinity ? 0 : Math.max(1, Math.ceil(ms))}ms`;
+}
+
+// A statement that fails (so the server skips the commit behind it) when
+// the statement `cte` names changed fewer rows than `n`. The failing branch
+// depends on the rows, so the planner cannot fold it into an error ahead of time.
+function guarded(cte: string, n: number): string {
+  return `select case when (select count(*) from ${cte}) = ${n} then 'ok'
+    else (${literal(`${CHANGED}: `)} || (select count(*) from ${cte}) || ' of ${n} rows still as read')::int::text end`;
+}
+
+function writeStatements(writes: NamedWrites): string[] {
+  const out: string[] = [];
+  if (writes.dbcryptKey !== null) {
+    // Registered before any value it encrypts, as the seed does; under lock 10 only Coder could race, and `on conflict` absorbs that.
+    out.push(`insert into dbcrypt_keys (number, active_key_digest, test)
+      select coalesce(max(number), 0) + 1, ${literal(writes.dbcryptKey.digest)}, ${literal(writes.dbcryptKey.test)} from dbcrypt_keys
+      on conflict do nothing`);
+  }
+  if (writes.updates.length > 0) {
+    out.push(`with u as (update ai_providers p set type = r.type::ai_provider_type, base_url = r.base_url, settings = r.settings,
+        settings_key_id = r.settings_key_id, updated_at = now()
+      from json_to_recordset(${jsonLiteral(writes.updates)}::json) as r(id uuid, type text, base_url text, settings text,
+        settings_key_id text, old_type text, old_base_url text, old_settings text, old_settings_key_id text)
+      where p.id = r.id and p.deleted = false and p.type::text = r.old_type and p.base_url = r.old_base_url
+        and p.settings is not distinct from r.old_settings and p.settings_key_id is not distinct from r.old_settings_key_id
+      returning 1)
+    ${guarded("u", writes.updates.length)}`);
+  }
+  if (writes.restores.length > 0) {
+    // The partial unique index on live names refuses a live row that appeared meanwhile (23505).
+    out.push(`with u as (update ai_providers p set deleted = false, enabled = true, updated_at = now()
+      from json_array_elements_text(${jsonLiteral(writes.restores)}::json) as r(id)
+      where p.id = r.id::uuid and p.deleted = true
+      returning 1)
+    ${guarded("u", writes.restores.length)}`);
+  }
+  if (writes.audit.length > 0) {
+    out.push(`insert into ai_provider_audit (id, position, entry, delivered_at)
+      select a.id, a.position, a.entry, case when a.delivered then clock_timestamp() end
+      from json_to_recordset(${jsonLiteral(writes.audit)}::json)
+        as a(id uuid, position int, entry text, delivered boolean)`);
+  }
+  return out;
+}
+
+/** The statements of one adoption or restoration, with their cost. */
+export class NamedStore {
+  /** Statements sent. */
+  statements = 0;
+  /** Round trips waited for. */
+  roundTrips = 0;
+  private readonly sql: Client;
+  private readonly deadline: Deadline;
+
+  /** Wraps the host's client; `deadline` bounds every call. */
+  constructor(sql: Sql, deadline: Deadline) {
+    this.sql = sql as unknown as Client;
+    this.deadline = deadline;
+  }
+
+  /**
+   * One lock-free read of the named rows, in one round trip (the dry run).
+   * `lock_timeout` and `statement_timeout` hold for it alone, so a
+   * migration's lock on the tables makes it fail fast (SQLSTATE 55P03).
+   */
+  async read(names: readonly string[], lockTimeoutMs: number): Promise<NamedSnapshot> {
+    const wait = Math.min(lockTimeoutMs === 0 ? Infinity : lockTimeoutMs, this.deadline.remaining());
+    const settings = settingsStatement({ lock_timeout: timeoutSetting(wait), statement_timeout: `${this.deadline.serverMs()}ms` });
+    const query = this.sql.unsafe(`${settings}; ${readStatement(names, false)}`);
+    this.statements += 2;
+    this.roundTrips++;
+    const limit = wait < this.deadline.remaining() ? { ms: wait + 250, error: () => new LockTimeoutError(lockTimeoutMs, null) } : undefined;
+    const results = await this.deadline.race(query.raw(), "read ai_providers", undefined, limit) as unknown as unknown[];
+    return decodeSnapshot(results.at(-1));
+  }
+
+  /**
+   * Opens the transaction on a reserved connection and, in one round trip,
+   * sets its timeouts and name, takes advisory lock 10 and reads the named
+   * rows under it.
+   *
+   * @throws {LockTimeoutError} (without its holder) when the lock is not granted in time.
+   */
+  async lock(
+    settings: { lockTimeoutMs: number; applicationName: string | null },
+    names: readonly string[],
+    options: { dbcryptKeys: boolean; doing: string },
+  ): Promise<NamedTransaction> {
+    const reserving = this.sql.reserve();
+    const conn = await this.deadline.race(reserving, "wait for a database connection", () => {
+      reserving.then((c) => c.release(), () => {});
+    });
+    const lockMs = settings.lockTimeoutMs === 0 ? Infinity : settings.lockTimeoutMs;
+    const left = this.deadline.remaining();
+    const serverLockMs = Math.min(lockMs, left);
+    const server = this.deadline.serverMs();
+    const query = conn.unsafe([
+      "begin",
+      settingsStatement({
+        lock_timeout: timeoutSetting(serverLockMs),
+        // The server lets go by itself if this client stalls or vanishes.
+        statement_timeout: `${server}ms`,
+        idle_in_transaction_session_timeout: `${server}ms`,
+        application_name: settings.applicationName,
+      }),
+      `select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`,
+      readStatement(names, options.dbcryptKeys),
+    ].join(";\n")).raw();
+    const queries: PendingQuery[] = [query];
+    this.statements += 4;
+    this.roundTrips++;
+    const tx = new NamedTransaction(conn, this, this.deadline, options.doing);
+    const limit = lockMs < left ? { ms: lockMs + 250, error: () => new LockTimeoutError(settings.lockTimeoutMs, null) } : undefined;
+    const results = await this.deadline.race(
+      Promise.allSettled(queries),
+      "wait for the AI provider seed lock",
+      () => tx.abandon(queries),
+      limit,
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected")?.reason;
+    if (failed !== undefined) {
+      if ((failed as { severity?: unknown })?.severity === "ERROR") await tx.rollback();
+      else tx.abandon([], false);
+      if ((failed as { code?: unknown })?.code === "55P03") {
+        if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
+        throw new LockTimeoutError(settings.lockTimeoutMs, null);
+      }
+      throw failed;
+    }
+    const all = (results[0] as PromiseFulfilledResult<unknown[]>).value;
+    tx.snapshot = decodeSnapshot(all.at(-1));
+    return tx;
+  }
+}
+
+/** The open transaction of an adoption or restoration, holding lock 10. */
+export class NamedTransaction {
+  /** The named rows, as read under the lock. */
+  snapshot!: NamedSnapshot;
+  private readonly conn: Reserved;
+  private readonly store: NamedStore;
+  private readonly deadline: Deadline;
+  private readonly doing: string;
+  private released = false;
+
+  /** Wraps a reserved connection on which `begin` was sent. */
+  constructor(conn: Reserved, store: NamedStore, deadline: Deadline, doing: string) {
+    this.conn = conn;
+    this.store = store;
+    this.deadline = deadline;
+    this.doing = doing;
+  }
+
+  /**
+   * Sends the writes and `commit` in one round trip. Before the commit is
+   * sent a failure means nothing was written; once it is sent, a failure
+   * to see its outcome is `commit_unknown`.
+   */
+  async commit(writes: NamedWrites): Promise<void> {
+    const statements = [...writeStatements(writes), "commit"];
+    const query = this.conn.unsafe(statements.join(";\n"));
+    const queries: PendingQuery[] = [query];
+    this.store.statements += statements.length;
+    this.store.roundTrips++;
+    let result: unknown;
+    try {
+      result = await this.deadline.race(query, "commit", () => this.abandon(queries, false));
+    } catch (err) {
+      if ((err as { severity?: unknown })?.severity === "ERROR") {
+        // A write failed: the server skipped the commit, so nothing was written.
+        await this.rollback();
+        throw err;
+      }
+      if (!this.released) this.abandon([], false);
+      const reason = err instanceof SeedError && err.code === "timeout"
+        ? "the deadline passed before the server answered"
+        : `the connection failed before the server answered (${errorText(err)})`;
+      throw new SeedError(
+        "commit_unknown",
+        `${this.doing}: the commit was sent but ${reason}, so the change may or may not have been written. Read the rows (planSeed), or run it again: what is done already is reported unchanged or refused, and nothing is written twice`,
+        { cause: err instanceof Error ? err : undefined },
+      );
+    }
+    this.release();
+    const last = (Array.isArray(result) && statements.length > 1 ? result.at(-1) : result) as { command?: string } | undefined;
+    if (last?.command !== undefined && last.command !== "COMMIT") {
+      throw new SeedError("database_error", `${this.doing}: the server answered ${last.command} to the commit; nothing was written`);
+    }
+  }
+
+  /** Rolls back (bounded by the deadline) and gives the connection back. */
+  async rollback(): Promise<void> {
+    if (this.released) return;
+    const query = this.conn.unsafe("rollback");
+    this.store.statements++;
+    this.store.roundTrips++;
+    try {
+      await this.deadline.race(query, "roll back", () => {});
+    } catch {
+      // The server rolls back by itself when the session ends or idles out.
+    }
+    this.release();
+  }
+
+  /**
+   * The deadline passed with statements in flight: queue a `rollback` (so
+   * the host's next query on this connection never runs inside this
+   * transaction) and give the connection back without waiting. No cancel
+   * request: the server ends the statement by itself (its timeouts never
+   * outlast the deadline).
+   */
+  abandon(queries: PendingQuery[], rollback = true): void {
+    for (const q of queries) q.catch(() => {});
+    if (rollback && !this.released) this.conn.unsafe("rollback").catch(() => {});
+    this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.conn.release();
+  }
+}
+
+// --- What adoptProviders and restoreProviders share around the statements ---
+
+/**
+ * The provider names a call was given: a non-empty list of strings,
+ * de-duplicated and sorted (the order results list them in).
+ *
+ * @throws {ConfigError} when the list is empty or holds anything but non-empty strings.
+ */
+export function checkNames(names: readonly string[], call: string): string[] {
+  if (!Array.isArray(names)) throw new ConfigError([`${call}: names must be an array of provider names`]);
+  const bad = names.filter((n) => typeof n !== "string" || n === "");
+  if (bad.length > 0) {
+    throw new ConfigError([`${call}: every name must be a non-empty string, got ${bad.map((b) => JSON.stringify(b)).join(", ")}`]);
+  }
+  if (names.length === 0) throw new ConfigError([`${call}: no provider name given; name at least one`]);
+  return [...new Set(names)].sort();
+}
+
+/** One provider a call refuses, and why. */
+export interface Refusal {
+  /** `not_found` or `conflict`. */
+  code: "not_found" | "conflict";
+  /** `AI provider "x" …`, with the fix. */
+  line: string;
+}
+
+/**
+ * The error for every refused provider at once: `conflict` when any has
+ * a live row in the way, else `not_found`. Nothing was written.
+ */
+export function refusalError(doing: string, refusals: Refusal[]): SeedError {
+  const code = refusals.some((r) => r.code === "conflict") ? "conflict" : "not_found";
+  return new SeedError(code, `${doing}: ${refusals.map((r) => r.line).join("; ")}; nothing was written`);
+}
+
+/** The lock-free read of the dry run, naming what blocks it. */
+export async function readNamed(
+  sql: Sql,
+  store: NamedStore,
+  deadline: Deadline,
+  names: readonly string[],
+  lockTimeoutMs: number,
+  doing: string,
+): Promise<NamedSnapshot> {
+  try {
+    return await store.read(names, lockTimeoutMs);
+  } catch (err) {
+    if ((err as { code?: unknown })?.code === "55P03") {
+      const holder = await new Store(sql, deadline).tableLockHolder();
+      throw new SeedError(
+        "table_locked",
+        `${doing}: waited more than ${lockTimeoutMs} ms for a lock on the ai_providers tables, held by ${
+          holder ?? "another session (gone by now)"
+        }, e.g. a migration; nothing was written. Retry when it is done, or raise lockTimeoutMs`,
+      );
+    }
+    if (err instanceof LockTimeoutError && err.holder === null) {
+      throw new LockTimeoutError(err.timeoutMs, await new Store(sql, deadline).lockHolder());
+    }
+    throw err;
+  }
+}
+
+/** Takes lock 10 and reads the named rows under it; a lock timeout names the holder. */
+export async function lockNamed(
+  sql: Sql,
+  store: NamedStore,
+  deadline: Deadline,
+  settings: { lockTimeoutMs: number; applicationName: string | null },
+  names: readonly string[],
+  options: { dbcryptKeys: boolean; doing: string },
+): Promise<NamedTransaction> {
+  try {
+    return await store.lock(settings, names, options);
+  } catch (err) {
+    if (err instanceof LockTimeoutError) throw new LockTimeoutError(err.timeoutMs, await new Store(sql, deadline).lockHolder());
+    throw err;
+  }
+}
+
+/** What a write failure means for an adoption or restoration: a changed row or a live name is `conflict`. */
+export function writeFailure(err: unknown, doing: string): unknown {
+  if (isRowChanged(err)) {
+    return new SeedError(
+      "conflict",
+      `${doing}: a row changed (another writer updated or deleted it) between the read under the lock and the write; nothing was written. Run it again`,
+    );
+  }
+  if ((err as { code?: unknown })?.code === "23505") {
+    return new SeedError("conflict", `${doing}: another writer made a live provider of that name meanwhile; nothing was written`);
+  }
+  return err;
+}
+
+/** Audit delivery after the commit, and only then: from the outbox when it exists, else from memory. */
+export async function deliverCommitted(
+  sql: Sql,
+  deadline: Deadline,
+  entries: readonly AuditEntry[],
+  outbox: boolean,
+  sink: AuditSink | undefined,
+  logger: Logger,
+): Promise<Delivery & { statements: number; roundTrips: number }> {
+  if (sink === undefined) return { delivered: 0, failures: [], statements: 0, roundTrips: 0 };
+  if (!outbox) return { ...await deliverFromMemory(entries, sink, logger, deadline), statements: 0, roundTrips: 0 };
+  const store = new Store(sql, deadline);
+  const leaseMs = deadline.timeoutMs > 0 ? deadline.timeoutMs + 5_000 : 600_000;
+  const delivery = await deliverFromTable(store, sink, logger, deadline, leaseMs);
+  return { ...delivery, statements: store.statements, roundTrips: store.roundTrips };
+}
