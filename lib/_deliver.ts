@@ -42,7 +42,7 @@ async function record(sink: AuditSink, entry: AuditEntry, logger: Logger, deadli
 }
 
 /** Logs the post-commit lines for the rows just inserted. */
-export function logCommitted(entries: readonly AuditEntry[], logger: Logger): void {
+export function logCommitted(entries: Iterable<AuditEntry>, logger: Logger): void {
   for (const e of entries) {
     if (e.resourceType === "ai_provider") {
       logger.info("env-seeded ai provider", {
@@ -59,17 +59,19 @@ export function logCommitted(entries: readonly AuditEntry[], logger: Logger): vo
 
 /** Hands `entries` (just committed) to the sink, from memory: the path without the audit table. */
 export async function deliverFromMemory(
-  entries: readonly AuditEntry[],
+  entries: Iterable<AuditEntry>,
   sink: AuditSink,
   logger: Logger,
   deadline: Deadline,
 ): Promise<Delivery> {
   const failures: AuditFailure[] = [];
+  let delivered = 0;
   for (const entry of entries) {
     const failure = await record(sink, entry, logger, deadline);
     if (failure !== null) failures.push(failure);
+    else delivered++;
   }
-  return { delivered: entries.length - failures.length, failures };
+  return { delivered, failures };
 }
 
 function revive(text: string): AuditEntry {

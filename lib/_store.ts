@@ -45,7 +45,8 @@ type PendingQuery = PromiseLike<unknown> & { catch(f: (e: unknown) => void): unk
  * and quotes doubled. The only way a value enters a statement.
  */
 export function literal(text: string): string {
-  return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
+  // One pass, one copy: a seed's documents run to megabytes.
+  return `E'${text.replace(/[\\']/g, (c) => c + c)}'`;
 }
 
 /** A row of `ai_providers`, as read: any column may hold what another writer put there. */
@@ -93,6 +94,8 @@ export interface NewProviderRow {
   base_url: string;
   settings: string | null;
   settings_key_id: string | null;
+  /** With audit entries built by the server: the Bedrock fields of the entry (secrets masked), or null. */
+  audit_bedrock?: Record<string, string | null> | null;
 }
 
 /** A new `ai_provider_keys` row. */
@@ -101,13 +104,17 @@ export interface NewKeyRow {
   provider_id: string;
   api_key: string;
   api_key_key_id: string | null;
+  /** With audit entries built by the server: the key masked, and its provider's name. */
+  masked?: string;
+  provider_name?: string;
 }
 
 /** A new row of the audit table. */
 export interface NewAuditRow {
   id: string;
   position: number;
-  entry: string;
+  /** The entry, as the JSON object it is stored as (its text). */
+  entry: unknown;
   delivered: boolean;
 }
 
@@ -122,6 +129,12 @@ export interface Writes {
   providers: NewProviderRow[];
   keys: NewKeyRow[];
   audit: NewAuditRow[];
+  /**
+   * When set, the inserts of providers and keys also write their audit
+   * entries to the audit table, built by the server from the rows (which
+   * then carry `audit_bedrock`, `masked` and `provider_name`).
+   */
+  auditInline?: { time: string; delivered: boolean } | null;
   dbcryptKey: NewDbcryptKey | null;
 }
 
@@ -444,23 +457,67 @@ function insertStatements(writes: Writes): string[] {
       select coalesce(max(number), 0) + 1, ${literal(writes.dbcryptKey.digest)}, ${literal(writes.dbcryptKey.test)} from dbcrypt_keys
       on conflict do nothing`);
   }
-  if (writes.providers.length > 0) {
+  const inline = writes.auditInline ?? null;
+  if (writes.providers.length > 0 && inline === null) {
     out.push(`insert into ai_providers (id, type, name, display_name, enabled, base_url, settings, settings_key_id)
       select r.id, r.type::ai_provider_type, r.name, r.name, true, r.base_url, r.settings, r.settings_key_id
       from json_to_recordset(${jsonLiteral(writes.providers)}::json)
         as r(id uuid, type text, name text, base_url text, settings text, settings_key_id text)`);
   }
-  if (writes.keys.length > 0) {
+  if (writes.keys.length > 0 && inline === null) {
     out.push(`insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id)
       select k.id, k.provider_id, k.api_key, k.api_key_key_id
       from json_to_recordset(${jsonLiteral(writes.keys)}::json)
         as k(id uuid, provider_id uuid, api_key text, api_key_key_id text)`);
   }
+  if (inline !== null) {
+    // The audit entries are built here from the rows themselves (each row
+    // carries what its entry adds: masked keys, Bedrock fields), in the
+    // order of the documents: providers by name, then their keys. Sending
+    // 30,000 entries beside 30,000 rows would double what a large seed
+    // holds in memory and sends.
+    const time = literal(inline.time);
+    const delivered = inline.delivered ? "clock_timestamp()" : "null";
+    const base = `'id', r.id, 'name', r.name, 'display_name', r.name, 'type', r.type, 'base_url', r.base_url, 'enabled', true`;
+    if (writes.providers.length > 0) {
+      out.push(`with r as (
+          select e.n, (e.v->>'id')::uuid as id, e.v->>'type' as type, e.v->>'name' as name, e.v->>'base_url' as base_url,
+            e.v->>'settings' as settings, e.v->>'settings_key_id' as settings_key_id, e.v->'audit_bedrock' as b
+          from json_array_elements(${jsonLiteral(writes.providers)}::json) with ordinality as e(v, n)),
+        ins as (
+          insert into ai_providers (id, type, name, display_name, enabled, base_url, settings, settings_key_id)
+          select r.id, r.type::ai_provider_type, r.name, r.name, true, r.base_url, r.settings, r.settings_key_id from r)
+        insert into ai_provider_audit (id, position, entry, delivered_at)
+        select gen_random_uuid(), r.n - 1, json_build_object('time', ${time}, 'actor', 'system', 'action', 'create',
+            'resourceType', 'ai_provider', 'resourceId', r.id, 'providerName', r.name,
+            'fields', case when r.b is null or json_typeof(r.b) = 'null' then json_build_object(${base})
+              else json_build_object(${base}, 'bedrock_region', r.b->'region', 'bedrock_model', r.b->'model',
+                'bedrock_small_fast_model', r.b->'small_fast_model', 'bedrock_access_key', r.b->'access_key',
+                'bedrock_access_key_secret', r.b->'access_key_secret') end)::text, ${delivered}
+        from r`);
+    }
+    if (writes.keys.length > 0) {
+      out.push(`with k as (
+          select e.n, (e.v->>'id')::uuid as id, (e.v->>'provider_id')::uuid as provider_id, e.v->>'api_key' as api_key,
+            e.v->>'api_key_key_id' as api_key_key_id, e.v->>'masked' as masked, e.v->>'provider_name' as provider_name
+          from json_array_elements(${jsonLiteral(writes.keys)}::json) with ordinality as e(v, n)),
+        ins as (
+          insert into ai_provider_keys (id, provider_id, api_key, api_key_key_id)
+          select k.id, k.provider_id, k.api_key, k.api_key_key_id from k)
+        insert into ai_provider_audit (id, position, entry, delivered_at)
+        select gen_random_uuid(), ${
+        literal(String(writes.providers.length))
+      }::int + k.n - 1, json_build_object('time', ${time}, 'actor', 'system',
+            'action', 'create', 'resourceType', 'ai_provider_key', 'resourceId', k.id, 'providerName', k.provider_name,
+            'fields', json_build_object('id', k.id, 'provider_id', k.provider_id, 'api_key', k.masked))::text, ${delivered}
+        from k`);
+    }
+  }
   if (writes.audit.length > 0) {
     out.push(`insert into ai_provider_audit (id, position, entry, delivered_at)
-      select a.id, a.position, a.entry, case when a.delivered then clock_timestamp() end
+      select a.id, a.position, a.entry::text, case when a.delivered then clock_timestamp() end
       from json_to_recordset(${jsonLiteral(writes.audit)}::json)
-        as a(id uuid, position int, entry text, delivered boolean)`);
+        as a(id uuid, position int, entry json, delivered boolean)`);
   }
   return out;
 }

@@ -8,7 +8,7 @@
  */
 import { encryptValue, type Keyring } from "./_dbcrypt.ts";
 import { encodeSettings } from "./_settings.ts";
-import type { DbcryptKeyRow, NewAuditRow, NewKeyRow, NewProviderRow, Writes } from "./_store.ts";
+import type { DbcryptKeyRow, NewKeyRow, NewProviderRow, Writes } from "./_store.ts";
 import type { AuditEntry } from "./audit.ts";
 import { SeedError } from "./errors.ts";
 import { maskSecret } from "./mask_secret.ts";
@@ -48,8 +48,8 @@ function uuidSource(count: number): () => string {
 export interface SeedWrites {
   /** The rows, as the store inserts them. */
   writes: Writes;
-  /** One entry per inserted row: providers in name order, then their keys. */
-  entries: AuditEntry[];
+  /** One entry per inserted row, made as they are read: providers in name order, then their keys. */
+  entries: () => Iterable<AuditEntry>;
   /** Inserted key count and masked keys per provider name. */
   maskedKeys: Map<string, string[]>;
   /** New row id per provider name. */
@@ -100,8 +100,11 @@ export async function seedWrites(
 
   const providers: NewProviderRow[] = [];
   const keys: NewKeyRow[] = [];
-  const entries: AuditEntry[] = [];
-  const keyEntries: AuditEntry[] = [];
+  // What the audit entries are made of, kept compact: a seed of 10,000
+  // providers describes 30,000 rows, and 30,000 entry objects held at once
+  // cost more than every row itself. Entries are made one at a time, when
+  // they are logged, delivered or written to the audit table.
+  const made: { dp: DesiredAIProvider; id: string; keyIds: string[]; masked: string[] }[] = [];
   const maskedKeys = new Map<string, string[]>();
   const ids = new Map<string, string>();
   const time = new Date();
@@ -113,6 +116,16 @@ export async function seedWrites(
     ids.set(dp.name, id);
     const settings = encodeSettings(dp.bedrock);
     const row: NewProviderRow = { id, type: dp.type, name: dp.name, base_url: dp.baseURL, settings, settings_key_id: null };
+    if (audit.outbox) {
+      // With the audit table the server builds each entry from its row: the row carries what the entry adds.
+      row.audit_bedrock = dp.bedrock === null ? null : {
+        region: dp.bedrock.region,
+        model: dp.bedrock.model,
+        small_fast_model: dp.bedrock.smallFastModel,
+        access_key: dp.bedrock.accessKey === undefined ? null : maskSecret(dp.bedrock.accessKey),
+        access_key_secret: dp.bedrock.accessKeySecret === undefined ? null : maskSecret(dp.bedrock.accessKeySecret),
+      };
+    }
     providers.push(row);
     if (settings !== null) {
       seal(settings, (sealed, keyId) => {
@@ -120,52 +133,64 @@ export async function seedWrites(
         row.settings_key_id = keyId;
       });
     }
-
-    const fields: AuditEntry["fields"] = { id, name: dp.name, display_name: dp.name, type: dp.type, base_url: dp.baseURL, enabled: true };
-    if (dp.bedrock !== null) {
-      fields.bedrock_region = dp.bedrock.region;
-      fields.bedrock_model = dp.bedrock.model;
-      fields.bedrock_small_fast_model = dp.bedrock.smallFastModel;
-      fields.bedrock_access_key = dp.bedrock.accessKey === undefined ? null : maskSecret(dp.bedrock.accessKey);
-      fields.bedrock_access_key_secret = dp.bedrock.accessKeySecret === undefined ? null : maskSecret(dp.bedrock.accessKeySecret);
-    }
-    entries.push({ time, actor: "system", action: "create", resourceType: "ai_provider", resourceId: id, providerName: dp.name, fields });
-
+    const keyIds: string[] = [];
     const masked: string[] = [];
     for (const apiKey of dp.keys) {
       if (apiKey.trim() === "") continue;
       const keyId = uuid();
       const keyRow: NewKeyRow = { id: keyId, provider_id: id, api_key: apiKey, api_key_key_id: null };
       keys.push(keyRow);
-      seal(apiKey, (sealed, keyId) => {
+      seal(apiKey, (sealed, digest) => {
         keyRow.api_key = sealed;
-        keyRow.api_key_key_id = keyId;
+        keyRow.api_key_key_id = digest;
       });
+      keyIds.push(keyId);
       masked.push(maskSecret(apiKey));
-      keyEntries.push({
-        time,
-        actor: "system",
-        action: "create",
-        resourceType: "ai_provider_key",
-        resourceId: keyId,
-        providerName: dp.name,
-        fields: { id: keyId, provider_id: id, api_key: maskSecret(apiKey) },
-      });
+      if (audit.outbox) {
+        keyRow.masked = masked[masked.length - 1];
+        keyRow.provider_name = dp.name;
+      }
     }
     maskedKeys.set(dp.name, masked);
+    made.push({ dp, id, keyIds, masked });
   }
-  entries.push(...keyEntries);
   await Promise.all(sealing);
 
+  // Providers in name order, then their keys: the order the entries have always had.
+  function* entries(): Generator<AuditEntry> {
+    for (const { dp, id } of made) {
+      const fields: AuditEntry["fields"] = { id, name: dp.name, display_name: dp.name, type: dp.type, base_url: dp.baseURL, enabled: true };
+      if (dp.bedrock !== null) {
+        fields.bedrock_region = dp.bedrock.region;
+        fields.bedrock_model = dp.bedrock.model;
+        fields.bedrock_small_fast_model = dp.bedrock.smallFastModel;
+        fields.bedrock_access_key = dp.bedrock.accessKey === undefined ? null : maskSecret(dp.bedrock.accessKey);
+        fields.bedrock_access_key_secret = dp.bedrock.accessKeySecret === undefined ? null : maskSecret(dp.bedrock.accessKeySecret);
+      }
+      yield { time, actor: "system", action: "create", resourceType: "ai_provider", resourceId: id, providerName: dp.name, fields };
+    }
+    for (const { dp, id, keyIds, masked } of made) {
+      for (let k = 0; k < keyIds.length; k++) {
+        yield {
+          time,
+          actor: "system",
+          action: "create",
+          resourceType: "ai_provider_key",
+          resourceId: keyIds[k],
+          providerName: dp.name,
+          fields: { id: keyIds[k], provider_id: id, api_key: masked[k] },
+        };
+      }
+    }
+  }
+
   const register = providers.length > 0 ? keyToRegister(keyring, dbcryptKeys) : null;
-  const auditRows: NewAuditRow[] = audit.outbox
-    ? entries.map((e, position) => ({ id: uuid(), position, entry: JSON.stringify(e), delivered: audit.delivered }))
-    : [];
   return {
     writes: {
       providers,
       keys,
-      audit: auditRows,
+      audit: [],
+      auditInline: audit.outbox && made.length > 0 ? { time: time.toISOString(), delivered: audit.delivered } : null,
       dbcryptKey: register === null ? null : { digest: register, test: await encryptValue(primary!, "coder") },
     },
     entries,

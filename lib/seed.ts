@@ -242,15 +242,16 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
  */
 async function afterCommit(run: Run, outcome: Outcome): Promise<Delivery> {
   const t0 = performance.now();
-  const entries = outcome.written?.entries ?? [];
-  logCommitted(entries, run.desired.logger);
+  const entries = outcome.written?.entries ?? (() => []);
+  const wrote = (outcome.written?.writes.providers.length ?? 0) > 0;
+  logCommitted(entries(), run.desired.logger);
   let delivery: Delivery = { delivered: 0, failures: [] };
   if (run.audit !== undefined) {
-    if (outcome.outbox && (entries.length > 0 || outcome.backlog > 0)) {
+    if (outcome.outbox && (wrote || outcome.backlog > 0)) {
       const leaseMs = run.deadline.timeoutMs > 0 ? run.deadline.timeoutMs + 5_000 : 600_000;
       delivery = await deliverFromTable(run.store, run.audit, run.desired.logger, run.deadline, leaseMs);
     } else if (!outcome.outbox) {
-      delivery = await deliverFromMemory(entries, run.audit, run.desired.logger, run.deadline);
+      delivery = await deliverFromMemory(entries(), run.audit, run.desired.logger, run.deadline);
     }
   }
   run.timings.auditMs = performance.now() - t0;
