@@ -248,14 +248,19 @@ async function adoptionWrites(
  * import assert from "node:assert/strict";
  *
  * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
- * const env = { CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai", CODER_AIBRIDGE_PROVIDER_0_NAME: "adopt-example", CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-adopt-example" };
+ * const env = {
+ *   CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+ *   CODER_AIBRIDGE_PROVIDER_0_NAME: "adopt-example",
+ *   CODER_AIBRIDGE_PROVIDER_0_BASE_URL: "https://proxy.example/v1",
+ *   CODER_AIBRIDGE_PROVIDER_0_KEY: "sk-adopt-example",
+ * };
  * try {
  *   await applySchema(sql);
  *   await seedAIProvidersFromEnv(sql, { env });
  *   // Someone changed the row; the environment is what should win.
  *   await sql`update ai_providers set base_url = 'https://old.example/v1' where name = 'adopt-example'`;
  *   const preview = await adoptProviders(sql, ["adopt-example"], { env, dryRun: true }); // writes nothing
- *   assert.deepEqual(preview.entries[0].changes, [{ field: "base_url", stored: "https://old.example/v1", desired: "https://api.openai.com/v1/" }]);
+ *   assert.deepEqual(preview.entries[0].changes, [{ field: "base_url", stored: "https://old.example/v1", desired: "https://proxy.example/v1" }]);
  *
  *   const audit = memoryAuditSink();
  *   const result = await adoptProviders(sql, ["adopt-example"], { env, audit });
