@@ -56,7 +56,7 @@ export const EXIT_CHANGES = 2;
 
 type Command = "plan" | "check" | "apply" | "schema" | "encryption";
 const ENCRYPTION_ACTIONS: readonly EncryptionAction[] = ["rotate", "decrypt", "status"];
-type OptionName = "database-url" | "env-file" | "json" | "lock-timeout" | "timeout" | "print" | "help";
+type OptionName = "database-url" | "env-file" | "json" | "lock-timeout" | "timeout" | "print" | "strict" | "help";
 
 const OPTIONS = {
   "database-url": { type: "string" },
@@ -65,18 +65,23 @@ const OPTIONS = {
   "lock-timeout": { type: "string" },
   timeout: { type: "string" },
   print: { type: "boolean" },
+  strict: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 const COMMAND_OPTIONS: Record<Command, readonly OptionName[]> = {
-  plan: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
-  check: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
-  apply: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
+  plan: ["database-url", "env-file", "json", "lock-timeout", "timeout", "strict", "help"],
+  check: ["database-url", "env-file", "json", "lock-timeout", "timeout", "strict", "help"],
+  apply: ["database-url", "env-file", "json", "lock-timeout", "timeout", "strict", "help"],
   schema: ["database-url", "env-file", "json", "lock-timeout", "print", "help"],
   encryption: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
 };
 
 const NAME = "aibridge-seed";
+
+// After an empty plan: what was looked for, and that the tables were checked.
+const TABLES_CHECKED =
+  "No CODER_AIBRIDGE_* or CODER_AI_GATEWAY_* provider variable is set; the ai_providers tables are present and usable.";
 
 const OPTION_HELP: Record<OptionName, string> = {
   "database-url": "  --database-url <url>   PostgreSQL URL. Default: $DATABASE_URL, else the file $DATABASE_URL_FILE names",
@@ -87,6 +92,8 @@ const OPTION_HELP: Record<OptionName, string> = {
     `                         30s, 500ms, 2m or milliseconds; 0 waits forever. Default ${DEFAULT_LOCK_TIMEOUT_MS / 1000}s`,
   timeout: `  --timeout <time>       Deadline of the whole run against the database; 0 for none. Default ${DEFAULT_TIMEOUT_MS / 1000}s`,
   print: "  --print                Print the schema SQL instead of applying it (no database needed)",
+  strict: "  --strict               Fail (exit 1, nothing sent) on any configuration warning, such as an unknown\n" +
+    "                         or misspelled CODER_AIBRIDGE_* / CODER_AI_GATEWAY_* variable",
   help: "  -h, --help             Show this help",
 };
 
@@ -127,7 +134,11 @@ value -> environment value). Writes nothing. Exits 0 unless it fails.`,
 The plan as a CI gate, with the Terraform/decK exit codes:
   0  nothing would change (every provider unchanged or deleted)
   2  something would be inserted, or a stored provider has drifted
-  1  error (invalid configuration, database unreachable, tables missing, …)`,
+  1  error (invalid configuration, database unreachable, tables missing, …)
+
+With nothing configured it still connects and checks the tables. A warning
+names each unknown or misspelled variable and the name it probably meant;
+with --strict warnings are errors: exit 1, nothing sent.`,
   apply: `Usage: ${NAME} apply [options]
 
 Seeds the providers: inserts the missing ones with their keys, leaves equal
@@ -189,7 +200,16 @@ interface Parsed {
   /** `encryption` only: its subcommand. */
   action?: EncryptionAction;
   values: Partial<
-    { "database-url": string; "env-file": string[]; json: boolean; "lock-timeout": string; timeout: string; print: boolean; help: boolean }
+    {
+      "database-url": string;
+      "env-file": string[];
+      json: boolean;
+      "lock-timeout": string;
+      timeout: string;
+      print: boolean;
+      strict: boolean;
+      help: boolean;
+    }
   >;
 }
 
@@ -353,7 +373,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const env = mergedEnv(io, values["env-file"] ?? []);
     const url = databaseUrl(values["database-url"], env);
     sql = connect(url);
-    return await run(command, sql, env, { lockTimeoutMs, timeoutMs }, paint, emit, parsed.action);
+    return await run(command, sql, env, { lockTimeoutMs, timeoutMs }, paint, emit, parsed.action, values.strict === true);
   } catch (err) {
     return fail(err);
   } finally {
@@ -369,16 +389,19 @@ async function run(
   paint: Paint,
   emit: (doc: CliJsonDocument, human: string) => void,
   action?: EncryptionAction,
+  strict = false,
 ): Promise<number> {
   switch (command) {
     case "plan":
     case "check": {
-      const plan = await planSeed(sql, { env, ...bounds });
-      emit(resultDocument(command, plan), formatPlan(plan, paint));
+      // The plan reads and checks the tables even when nothing is configured.
+      const plan = await planSeed(sql, { env, ...bounds, strict });
+      const human = formatPlan(plan, paint);
+      emit(resultDocument(command, plan), plan.entries.length === 0 ? `${human}\n${TABLES_CHECKED}` : human);
       return command === "check" && plan.changes ? EXIT_CHANGES : EXIT_OK;
     }
     case "apply": {
-      const report = await seedAIProvidersFromEnv(sql, { env, ...bounds });
+      const report = await seedAIProvidersFromEnv(sql, { env, ...bounds, strict });
       emit(resultDocument("apply", report), formatApply(report, paint));
       return EXIT_OK;
     }

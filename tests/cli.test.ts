@@ -380,3 +380,100 @@ test("--lock-timeout accepts 30s, 500ms, 2m, 1.5s and plain milliseconds; 0 wait
   assert.equal(parseDuration("0"), 0);
   for (const bad of ["", "soon", "-1s", "5h", "1e3", "3000000000"]) assert.throws(() => parseDuration(bad), /is not a duration/);
 });
+
+// --- unknown variables, --strict, nothing configured (issue 11) ---------------
+
+const TYPO_SECRET = "sk-typo-cli-secret-0001";
+
+test("check --strict with CODER_AIBRIGDE_OPENAI_KEY exits 1 naming it and the name it meant; plan and apply --strict too, nothing sent", async () => {
+  await withDatabase(async ({ sql, url }) => {
+    const env = { DATABASE_URL: url, CODER_AIBRIGDE_OPENAI_KEY: TYPO_SECRET };
+    const [check, checkJson, plan, apply] = await Promise.all([
+      cli(["check", "--strict"], env),
+      cli(["check", "--strict", "--json"], env),
+      cli(["plan", "--strict"], env),
+      cli(["apply", "--strict"], { ...env, CODER_AIBRIDGE_PROVIDER_0_TYPE: "google", CODER_AIBRIDGE_PROVIDER_0_KEY: "g-strict-0001" }),
+    ]);
+    const line =
+      /^error: invalid AI provider configuration: CODER_AIBRIGDE_OPENAI_KEY has a misspelled AI provider prefix \(did you mean CODER_AIBRIDGE_OPENAI_KEY\?\)$/;
+    for (const r of [check, plan, apply]) {
+      assertOneErrorLine(r, line);
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(checkJson.code, EXIT_ERROR);
+    const doc = json(checkJson);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.error?.code, "config_invalid");
+    assert.deepEqual(doc.error?.problems, [
+      "CODER_AIBRIGDE_OPENAI_KEY has a misspelled AI provider prefix (did you mean CODER_AIBRIDGE_OPENAI_KEY?)",
+    ]);
+    for (const r of [check, checkJson, plan, apply]) assert.ok(!(r.stdout + r.stderr).includes(TYPO_SECRET), "the value is never shown");
+    assert.deepEqual(await snapshot(sql), { providers: [], keys: [] }, "apply --strict wrote nothing");
+  });
+});
+
+test("check with only a typo and an unreachable database exits 1: it connects even with nothing configured", async () => {
+  const result = await cli(["check"], {
+    DATABASE_URL: "postgres://nobody:secret-password@127.0.0.1:1/none",
+    CODER_AIBRIGDE_OPENAI_KEY: TYPO_SECRET,
+  });
+  // One error line; the typo's warning may come before it.
+  assertOneErrorLine({ ...result, stderr: result.stderr.split("\n").filter((l) => !l.startsWith("warning: ")).join("\n") }, /ECONNREFUSED/);
+  assert.ok(!(result.stdout + result.stderr).includes(TYPO_SECRET));
+  assert.ok(!result.stderr.includes("secret-password"));
+});
+
+test("check with nothing configured exits 0 on a good database and says no provider is configured; without the tables it exits 1", async () => {
+  await withDatabase(async ({ url }) => {
+    const [human, doc] = await Promise.all([cli(["check"], { DATABASE_URL: url }), cli(["check", "--json"], { DATABASE_URL: url })]);
+    assert.equal(human.code, EXIT_OK, human.stderr);
+    assert.equal(
+      human.stdout,
+      "No AI providers configured in the environment: nothing to seed.\n" +
+        "No CODER_AIBRIDGE_* or CODER_AI_GATEWAY_* provider variable is set; the ai_providers tables are present and usable.\n",
+    );
+    assert.equal(human.stderr, "");
+    assert.equal(doc.code, EXIT_OK, doc.stderr);
+    assert.deepEqual(json(doc).entries, []);
+    assert.equal(json(doc).changes, false);
+  });
+  await withDatabase(async ({ url }) => {
+    const missing = await cli(["check"], { DATABASE_URL: url });
+    assertOneErrorLine(missing, /the ai_providers tables do not exist in this database|does not exist in this database/);
+  }, { schema: false });
+});
+
+test("the typo warnings name the variable and the name it meant, in human and --json output, and never a value", async () => {
+  await withDatabase(async ({ url }) => {
+    const env = {
+      DATABASE_URL: url,
+      CODER_AIBRIGDE_OPENAI_KEY: TYPO_SECRET,
+      CODER_AIBRIDGE_OPENAI_KYE: "sk-typo-cli-secret-0002",
+      CODER_AI_GATEWAYPROVIDER_0_TYPE: "openai",
+    };
+    const human = memoryIO(env);
+    assert.equal(await runCli(["check"], human), EXIT_OK, human.err);
+    // Warnings may go to either stream; each names the variable and its suggestion.
+    const text = human.out + human.err;
+    assert.match(text, /No AI providers configured in the environment/);
+    for (
+      const [name, meant] of [
+        ["CODER_AIBRIGDE_OPENAI_KEY", "CODER_AIBRIDGE_OPENAI_KEY"],
+        ["CODER_AIBRIDGE_OPENAI_KYE", "CODER_AIBRIDGE_OPENAI_KEY"],
+        ["CODER_AI_GATEWAYPROVIDER_0_TYPE", "CODER_AI_GATEWAY_PROVIDER_0_TYPE"],
+      ]
+    ) {
+      assert.match(text, new RegExp(`warning: .*check for typos.*${name}.*${meant}`), name);
+    }
+    const doc = memoryIO(env);
+    assert.equal(await runCli(["check", "--json"], doc), EXIT_OK, doc.err);
+    assert.deepEqual((JSON.parse(doc.out) as CliJsonDocument).warnings?.map((w) => w.fields), [
+      { env: "CODER_AIBRIDGE_OPENAI_KYE", suggestion: "CODER_AIBRIDGE_OPENAI_KEY" },
+      { env: "CODER_AIBRIGDE_OPENAI_KEY", suggestion: "CODER_AIBRIDGE_OPENAI_KEY" },
+      { env: "CODER_AI_GATEWAYPROVIDER_0_TYPE", suggestion: "CODER_AI_GATEWAY_PROVIDER_0_TYPE" },
+    ]);
+    for (const io of [human, doc]) {
+      for (const secret of [TYPO_SECRET, "sk-typo-cli-secret-0002"]) assert.ok(!(io.out + io.err).includes(secret), secret);
+    }
+  });
+});
