@@ -10,7 +10,8 @@ import type { EncryptionRewrite, EncryptionStatus } from "../lib/encryption.ts";
 import { ConfigError, DriftError, LockTimeoutError, SeedError } from "../lib/errors.ts";
 import { summaryLine } from "../lib/format_report.ts";
 import type { LogFields } from "../lib/logger.ts";
-import type { SeedPlan, SeedReport, SeedWarning } from "../lib/report.ts";
+import type { AuditFailure, SeedPlan, SeedReport, SeedWarning } from "../lib/report.ts";
+import type { EnvRecord } from "../lib/runtime_env.ts";
 import { CLI_JSON_VERSION, type CliJsonDocument, type CliJsonError } from "./_json.ts";
 
 /** A mistake in the command line: unknown command or option, bad value. */
@@ -74,6 +75,12 @@ export function errorLine(err: unknown): string {
   if (err instanceof SeedError && err.code === "schema_missing") {
     message = message.replace(/applySchema\(sql\)/g, "`aibridge-seed schema`");
   }
+  if (err instanceof SeedError && err.code === "database_error") {
+    message = message.replace(/the client's connect_timeout/g, "--connect-timeout").replace(
+      /raise connect_timeout$/,
+      "raise --connect-timeout",
+    );
+  }
   // The fix a drift or a refused adoption names is, here, the command for that provider.
   message = message.replace(
     /(AI provider "([a-z0-9-]+)"(?:(?!AI provider ")[^\n])*?)with (adoptProviders|restoreProviders)/g,
@@ -92,11 +99,23 @@ export interface Paint {
 }
 
 /**
- * Colours only on a terminal and never when `NO_COLOR` is set to anything
- * but the empty string (https://no-color.org).
+ * Whether to colour a stream, first rule that applies: `--no-color` turns
+ * colours off; `FORCE_COLOR` set and not empty turns them on, or off when
+ * it is `0` or `false` (as Node and chalk read it); `NO_COLOR` set and not
+ * empty turns them off (https://no-color.org); so does `TERM=dumb`;
+ * otherwise colours exactly when the stream is a terminal.
  */
-export function paintFor(isTTY: boolean, noColor: string | undefined): Paint {
-  const on = isTTY && (noColor === undefined || noColor === "");
+export function colourOn(isTTY: boolean, env: EnvRecord, noColorFlag = false): boolean {
+  if (noColorFlag) return false;
+  const force = env.FORCE_COLOR ?? "";
+  if (force !== "") return force !== "0" && force.toLowerCase() !== "false";
+  if ((env.NO_COLOR ?? "") !== "") return false;
+  if (env.TERM === "dumb") return false;
+  return isTTY;
+}
+
+/** ANSI styling when `on`, else the text as it is. */
+export function paintFor(on: boolean): Paint {
   const paint = ((code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text)) as Paint;
   paint.on = on;
   return paint;
@@ -112,9 +131,21 @@ function warningLines(warnings: SeedWarning[], paint: Paint): string[] {
 
 const NOTHING = "No AI providers configured in the environment: nothing to seed.";
 
-/** Renders a plan: table, summary, verdict. */
+/**
+ * What goes to stderr beside a plan or report (or its `--json` document)
+ * in human mode: its warnings, and an apply's audit failures, one line each
+ * (stdout keeps the table).
+ */
+export function formatNotices(result: { warnings?: SeedWarning[]; auditFailures?: AuditFailure[] }, paint: Paint): string[] {
+  const failures = (result.auditFailures ?? []).map((f) =>
+    `${paint("31", "audit failed:")} ${f.resourceType} ${f.resourceId}: ${f.message}`
+  );
+  return [...warningLines(result.warnings ?? [], paint), ...failures];
+}
+
+/** Renders a plan: table, summary, verdict (its warnings: {@link formatNotices}). */
 export function formatPlan(plan: SeedPlan, paint: Paint): string {
-  if (plan.entries.length === 0) return [NOTHING, ...warningLines(plan.warnings, paint)].join("\n");
+  if (plan.entries.length === 0) return NOTHING;
   const drift = plan.counts.drift;
   const them = drift === 1 ? "it" : "them";
   const verdict = drift > 0
@@ -129,27 +160,18 @@ export function formatPlan(plan: SeedPlan, paint: Paint): string {
     : plan.changes
     ? "apply would insert the providers marked insert, with their keys."
     : "No changes: the database matches the environment.";
-  return [entriesTable(plan.entries, paint), "", paint("1", `Plan: ${summaryLine(plan)}.`), verdict, ...warningLines(plan.warnings, paint)]
-    .join("\n");
+  return [entriesTable(plan.entries, paint), "", paint("1", `Plan: ${summaryLine(plan)}.`), verdict].join("\n");
 }
 
-/** Renders an apply's report: table, summary, and which path the seed took. */
+/** Renders an apply's report: table, summary, and which path the seed took (warnings, audit failures: {@link formatNotices}). */
 export function formatApply(report: SeedReport, paint: Paint): string {
-  if (report.entries.length === 0) return [NOTHING, ...warningLines(report.warnings, paint)].join("\n");
+  if (report.entries.length === 0) return NOTHING;
   const ms = (n: number) => `${Math.round(n)} ms`;
   const trips = `${report.roundTrips} round ${report.roundTrips === 1 ? "trip" : "trips"}`;
   const path = report.lockTaken
     ? `Seed lock taken after ${ms(report.timings.lockWaitMs)}; ${trips}.`
     : `Seed lock not needed: nothing to insert; ${trips}.`;
-  const failures = report.auditFailures.map((f) => `${paint("31", "audit failed:")} ${f.resourceType} ${f.resourceId}: ${f.message}`);
-  return [
-    entriesTable(report.entries, paint),
-    "",
-    paint("1", `Applied: ${summaryLine(report)}.`),
-    path,
-    ...warningLines(report.warnings, paint),
-    ...failures,
-  ].join("\n");
+  return [entriesTable(report.entries, paint), "", paint("1", `Applied: ${summaryLine(report)}.`), path].join("\n");
 }
 
 // --- encryption rotate|decrypt|status ------------------------------------------

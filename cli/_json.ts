@@ -33,7 +33,7 @@ export interface CliJsonError {
 export interface CliJsonDocument {
   /** `CLI_JSON_VERSION`. */
   version: number;
-  /** `plan`, `check`, `apply`, `schema`, `encryption`, or `null` when the arguments were unusable. */
+  /** `plan`, `check`, `apply`, `schema`, `encryption`, `version`, or `null` when the arguments were unusable or named no command. */
   command: string | null;
   /** `false` exactly when the exit code is 1. */
   ok: boolean;
@@ -67,6 +67,10 @@ export interface CliJsonDocument {
   rewrite?: EncryptionRewrite;
   /** encryption status: values per key id, the dbcrypt_keys rows, key ids in use that are not configured. */
   encryption?: EncryptionStatus;
+  /** `--help`, `help [command]`: the help text of `command` (`null`: the overview). */
+  help?: string;
+  /** `version`, `--version`: the version of `@aibridge/seed`. */
+  packageVersion?: string;
   /** When `ok` is false. */
   error?: CliJsonError;
 }

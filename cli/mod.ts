@@ -17,6 +17,7 @@ import { applySchema, SCHEMA_SQL } from "../lib/schema.ts";
 import { seedAIProvidersFromEnv } from "../lib/seed.ts";
 import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, SEED_APPLICATION_NAME, type Sql } from "../lib/types.ts";
 import {
+  colourOn,
   type EncryptionAction,
   encryptionDocument,
   errorDocument,
@@ -24,6 +25,7 @@ import {
   formatApply,
   formatEncryptionRewrite,
   formatEncryptionStatus,
+  formatNotices,
   formatPlan,
   type Paint,
   paintFor,
@@ -31,6 +33,8 @@ import {
   UsageError,
 } from "./_format.ts";
 import { CLI_JSON_VERSION, type CliJsonDocument } from "./_json.ts";
+import { didYouMean } from "./_suggest.ts";
+import { VERSION } from "./_version.ts";
 
 export type { CliJsonDocument, CliJsonError } from "./_json.ts";
 export { CLI_JSON_VERSION } from "./_json.ts";
@@ -43,8 +47,17 @@ export interface CliIO {
   stderr(text: string): void;
   /** The process environment. */
   env: EnvRecord;
-  /** Whether standard output is a terminal (colours are used only then). */
+  /** Whether standard output is a terminal (colours by default only then). */
   isTTY: boolean;
+  /** Whether standard error is a terminal, for the colours of the warnings there; default `isTTY`. */
+  stderrIsTTY?: boolean;
+  /**
+   * Set when the environment could not be read (Deno without `--allow-env`),
+   * to the error saying so: `env` is then empty, and every command that
+   * reads the environment fails with it (with `--json`, as the error
+   * document); `--help`, `--version` and `schema --print` still work.
+   */
+  envError?: unknown;
 }
 
 /** Exit code: success; for `check`, nothing would change. */
@@ -56,41 +69,68 @@ export const EXIT_CHANGES = 2;
 
 type Command = "plan" | "check" | "apply" | "schema" | "encryption";
 const ENCRYPTION_ACTIONS: readonly EncryptionAction[] = ["rotate", "decrypt", "status"];
-type OptionName = "database-url" | "env-file" | "json" | "lock-timeout" | "timeout" | "print" | "strict" | "help";
+type OptionName =
+  | "database-url"
+  | "env-file"
+  | "json"
+  | "lock-timeout"
+  | "timeout"
+  | "print"
+  | "strict"
+  | "help"
+  | "dotenv"
+  | "connect-timeout"
+  | "no-color"
+  | "version";
 
 const OPTIONS = {
   "database-url": { type: "string" },
+  dotenv: { type: "string", multiple: true },
   "env-file": { type: "string", multiple: true },
   json: { type: "boolean" },
   "lock-timeout": { type: "string" },
   timeout: { type: "string" },
+  "connect-timeout": { type: "string" },
   print: { type: "boolean" },
   strict: { type: "boolean" },
+  "no-color": { type: "boolean" },
+  version: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 const COMMAND_OPTIONS: Record<Command, readonly OptionName[]> = {
-  plan: ["database-url", "env-file", "json", "lock-timeout", "timeout", "strict", "help"],
-  check: ["database-url", "env-file", "json", "lock-timeout", "timeout", "strict", "help"],
-  apply: ["database-url", "env-file", "json", "lock-timeout", "timeout", "strict", "help"],
-  schema: ["database-url", "env-file", "json", "lock-timeout", "print", "help"],
-  encryption: ["database-url", "env-file", "json", "lock-timeout", "timeout", "help"],
+  plan: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "strict", "no-color", "help"],
+  check: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "strict", "no-color", "help"],
+  apply: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "strict", "no-color", "help"],
+  schema: ["database-url", "dotenv", "json", "lock-timeout", "connect-timeout", "print", "no-color", "help"],
+  encryption: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "no-color", "help"],
 };
 
 const NAME = "aibridge-seed";
+
+/** The default of `--connect-timeout`, in seconds (`connect_timeout` of postgres.js). */
+const DEFAULT_CONNECT_TIMEOUT_S = 10;
 
 // After an empty plan: what was looked for, and that the tables were checked.
 const TABLES_CHECKED =
   "No CODER_AIBRIDGE_* or CODER_AI_GATEWAY_* provider variable is set; the ai_providers tables are present and usable.";
 
 const OPTION_HELP: Record<OptionName, string> = {
-  "database-url": "  --database-url <url>   PostgreSQL URL. Default: $DATABASE_URL, else the file $DATABASE_URL_FILE names",
-  "env-file": "  --env-file <path>      Also read variables from this dotenv file (repeatable, later files win);\n" +
-    "                         a variable set (non-empty) in the real environment wins over every file",
+  "database-url": "  --database-url <url>   PostgreSQL URL. Default: $DATABASE_URL, else the file $DATABASE_URL_FILE names,\n" +
+    "                         else the libpq variables PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE",
+  dotenv: "  --dotenv <path>        Also read variables from this dotenv file (repeatable, later files win);\n" +
+    "                         a variable set (non-empty) in the real environment wins over every file.\n" +
+    "                         Alias --env-file (on Node, Node itself stops on a missing --env-file file)",
+  "env-file": "  --env-file <path>      Alias of --dotenv",
   json: `  --json                 Print one JSON document on stdout ("version": ${CLI_JSON_VERSION}), errors included`,
   "lock-timeout": `  --lock-timeout <time>  How long to wait for the seed lock (or behind a lock on the tables):\n` +
     `                         30s, 500ms, 2m or milliseconds; 0 waits forever. Default ${DEFAULT_LOCK_TIMEOUT_MS / 1000}s`,
   timeout: `  --timeout <time>       Deadline of the whole run against the database; 0 for none. Default ${DEFAULT_TIMEOUT_MS / 1000}s`,
+  "connect-timeout":
+    `  --connect-timeout <time>\n                         How long to wait for the connection to PostgreSQL; 0 for no limit.\n` +
+    `                         Default $PGCONNECT_TIMEOUT seconds, else ${DEFAULT_CONNECT_TIMEOUT_S}s`,
+  "no-color": "  --no-color             No colours, even on a terminal",
+  version: "  --version              Print the version of @aibridge/seed",
   print: "  --print                Print the schema SQL instead of applying it (no database needed)",
   strict: "  --strict               Fail (exit 1, nothing sent) on any configuration warning, such as an unknown\n" +
     "                         or misspelled CODER_AIBRIDGE_* / CODER_AI_GATEWAY_* variable",
@@ -110,15 +150,23 @@ Commands:
   encryption rotate|decrypt|status
            Re-encrypt every stored key under the first encryption key, decrypt everything,
            or show which key encrypts what
+  version  Print the version (also --version)
+  help [command]
+           This help, or a command's (also --help); with no arguments at all, this help
 
 Options:
-${["database-url", "env-file", "json", "lock-timeout", "timeout", "help"].map((o) => OPTION_HELP[o as OptionName]).join("\n")}
+${
+  (["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "no-color", "version", "help"] as const).map((o) =>
+    OPTION_HELP[o]
+  ).join("\n")
+}
 
 Providers come from CODER_AIBRIDGE_* / CODER_AI_GATEWAY_* variables; any of them may be given
 as NAME_FILE, the path of a file holding the value. Keys are always shown masked.
 Encryption keys come from CODER_EXTERNAL_TOKEN_ENCRYPTION_KEYS (or _FILE), as in Coder.
-Colours only on a terminal, never with NO_COLOR set.
-Exit codes: 0 success, 1 error, 2 (check only) changes pending.
+The table (or the --json document) goes to stdout; warnings and errors to stderr.
+Colours only on a terminal, never with --no-color, NO_COLOR or TERM=dumb; always with FORCE_COLOR=1.
+Exit codes: 0 success (and this help), 1 error (usage errors too), 2 (check only) changes pending.
 Run '${NAME} <command> --help' for a command's options.`;
 
 const COMMAND_HELP: Record<Command, string> = {
@@ -195,33 +243,49 @@ export function parseDuration(value: string, option = "--lock-timeout"): number 
   return ms;
 }
 
+/** A dotenv file named on the command line, and the option that named it. */
+interface DotenvFile {
+  option: "--dotenv" | "--env-file";
+  path: string;
+}
+
 interface Parsed {
   command: Command | null;
+  /** `--dotenv` and `--env-file` files, in command-line order. */
+  dotenv: DotenvFile[];
   /** `encryption` only: its subcommand. */
   action?: EncryptionAction;
   values: Partial<
     {
       "database-url": string;
+      dotenv: string[];
       "env-file": string[];
       json: boolean;
       "lock-timeout": string;
       timeout: string;
+      "connect-timeout": string;
       print: boolean;
       strict: boolean;
+      "no-color": boolean;
+      version: boolean;
       help: boolean;
     }
   >;
 }
 
+const COMMANDS: readonly string[] = [...Object.keys(COMMAND_OPTIONS), "help", "version"];
+const LONG_OPTIONS: readonly string[] = Object.keys(OPTIONS).filter((o) => o !== "env-file").map((o) => `--${o}`);
+
 function parse(argv: string[]): Parsed {
   let result;
   try {
-    result = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    result = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     const code = (err as { code?: string }).code;
     const quoted = /'(-[^' ]*)/.exec((err as Error).message)?.[1];
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new UsageError(`unknown option ${quoted ?? ""}; see ${NAME} --help`.replace("option ;", "option;"));
+      const hint = quoted === undefined ? "" : didYouMean(quoted.split("=")[0], LONG_OPTIONS);
+      throw new UsageError(`unknown option ${quoted ?? ""}${hint}; see ${NAME} --help`.replace("option ;", "option;"));
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && quoted !== undefined) {
       const needsValue = OPTIONS[quoted.replace(/^--/, "") as OptionName]?.type === "string";
@@ -230,42 +294,60 @@ function parse(argv: string[]): Parsed {
     throw new UsageError(`${(err as Error).message.split(".")[0]}; see ${NAME} --help`);
   }
   const values = result.values as Parsed["values"];
+  // --env-file is --dotenv's alias; the files are read in the order given, whichever option named them.
+  const dotenv = result.tokens.flatMap((t) =>
+    t.kind === "option" && (t.name === "dotenv" || t.name === "env-file") && t.value !== undefined
+      ? [{ option: `--${t.name}` as DotenvFile["option"], path: t.value }]
+      : []
+  );
   const [first, ...extra] = result.positionals;
-  if (first === undefined) return { command: null, values };
+  if (first === undefined) return { command: null, dotenv, values };
+  if (first === "version") {
+    // `aibridge-seed version` is `aibridge-seed --version`.
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}; see ${NAME} --help`);
+    const other = Object.keys(values).find((o) => !["json", "no-color", "version", "help"].includes(o));
+    if (other !== undefined) throw new UsageError(`--${other} does not apply to version; see ${NAME} --help`);
+    return { command: null, dotenv, values: { ...values, version: true } };
+  }
   if (first === "help") {
     // `aibridge-seed help [command]` is `aibridge-seed [command] --help`.
-    if (extra.length > 0 && !isCommand(extra[0])) throw new UsageError(`unknown command ${JSON.stringify(extra[0])}; see ${NAME} --help`);
-    return { command: (extra[0] as Command | undefined) ?? null, values: { ...values, help: true } };
+    if (extra.length > 0 && !isCommand(extra[0])) {
+      throw new UsageError(`unknown command ${JSON.stringify(extra[0])}${didYouMean(extra[0], COMMANDS)}; see ${NAME} --help`);
+    }
+    return { command: (extra[0] as Command | undefined) ?? null, dotenv, values: { ...values, help: true } };
   }
-  if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)}; see ${NAME} --help`);
+  if (!isCommand(first)) throw new UsageError(`unknown command ${JSON.stringify(first)}${didYouMean(first, COMMANDS)}; see ${NAME} --help`);
   let action: EncryptionAction | undefined;
   if (first === "encryption") {
     action = extra.shift() as EncryptionAction | undefined;
     if ((action === undefined && !values.help) || (action !== undefined && !ENCRYPTION_ACTIONS.includes(action))) {
-      throw new UsageError(`${NAME} encryption needs rotate, decrypt or status; see ${NAME} encryption --help`);
+      const hint = action === undefined ? "" : didYouMean(action, ENCRYPTION_ACTIONS);
+      throw new UsageError(`${NAME} encryption needs rotate, decrypt or status${hint}; see ${NAME} encryption --help`);
     }
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}; see ${NAME} ${first} --help`);
   for (const name of Object.keys(values) as OptionName[]) {
-    if (!COMMAND_OPTIONS[first].includes(name)) {
+    // --version applies everywhere; --env-file wherever --dotenv does.
+    if (name !== "version" && !COMMAND_OPTIONS[first].includes(name === "env-file" ? "dotenv" : name)) {
       throw new UsageError(`--${name} does not apply to ${first}; see ${NAME} ${first} --help`);
     }
   }
-  return { command: first, action, values };
+  return { command: first, dotenv, action, values };
 }
 
 // The environment the providers are read from: the env files, then the
 // real environment on top (like the demo: what the operator exported wins
 // over what a file suggests). An empty variable counts as unset, as
 // everywhere else, so it does not hide a file's value.
-function mergedEnv(io: CliIO, envFiles: string[]): EnvRecord {
+function mergedEnv(io: CliIO, envFiles: DotenvFile[]): EnvRecord {
+  if (io.envError !== undefined) throw io.envError;
   const fromFiles: Record<string, string> = {};
-  for (const path of envFiles) {
+  for (const { option, path } of envFiles) {
     let text: string;
     try {
       text = readTextFile(path);
     } catch (err) {
-      throw new UsageError(`cannot read --env-file ${JSON.stringify(path)}: ${(err as Error).message}`);
+      throw new UsageError(`cannot read ${option} ${JSON.stringify(path)}: ${(err as Error).message}`);
     }
     Object.assign(fromFiles, parseDotenv(text));
   }
@@ -274,7 +356,39 @@ function mergedEnv(io: CliIO, envFiles: string[]): EnvRecord {
   return env;
 }
 
-function databaseUrl(flag: string | undefined, env: EnvRecord): string {
+/** The libpq variables that, without a database URL, say where to connect (`PGSSLMODE` alone does not). */
+const LIBPQ_TARGET = ["PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"] as const;
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+
+/** postgres.js options a connection target sets; a key is present only when its value is known. */
+interface TargetOptions {
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  ssl?: boolean | "allow" | "prefer" | "require" | "verify-full";
+}
+
+/** Where the CLI connects: a URL, or (without one) what the libpq variables say. */
+type ConnectionTarget = { url: string; options: TargetOptions } | { url: null; options: TargetOptions };
+
+// PGSSLMODE as postgres.js understands a URL's sslmode: `disable` is no
+// TLS; `verify-ca` verifies the host name as well, as `verify-full` does.
+function sslMode(env: EnvRecord): TargetOptions["ssl"] | undefined {
+  const mode = env.PGSSLMODE ?? "";
+  if (mode === "") return undefined;
+  if (!(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`PGSSLMODE ${JSON.stringify(mode)} is not one of ${SSL_MODES.join(", ")}`);
+  }
+  return mode === "disable" ? false : mode === "verify-ca" ? "verify-full" : mode as TargetOptions["ssl"];
+}
+
+// The URL from --database-url, DATABASE_URL or DATABASE_URL_FILE; else
+// the libpq variables, read from the environment the CLI was given (the
+// dotenv files included) and handed to postgres.js as options; else an
+// error naming what is missing.
+function connectionTarget(flag: string | undefined, env: EnvRecord): ConnectionTarget {
   let url = flag ?? "";
   if (url === "" && (env.DATABASE_URL ?? "") !== "") url = env.DATABASE_URL!;
   if (url === "" && (env.DATABASE_URL_FILE ?? "") !== "") {
@@ -284,7 +398,28 @@ function databaseUrl(flag: string | undefined, env: EnvRecord): string {
       throw new UsageError(`cannot read DATABASE_URL_FILE ${JSON.stringify(env.DATABASE_URL_FILE)}: ${(err as Error).message}`);
     }
   }
-  if (url === "") throw new UsageError("DATABASE_URL is not set; pass --database-url or set DATABASE_URL");
+  const ssl = sslMode(env);
+  if (url === "") {
+    const set = LIBPQ_TARGET.filter((name) => (env[name] ?? "") !== "");
+    if (set.length === 0) {
+      throw new UsageError(
+        `no database to connect to: none of DATABASE_URL, DATABASE_URL_FILE, ${LIBPQ_TARGET.join(", ")} is set; ` +
+          "pass --database-url, set DATABASE_URL, or set the libpq variables",
+      );
+    }
+    const options: TargetOptions = {};
+    if ((env.PGHOST ?? "") !== "") options.host = env.PGHOST;
+    if ((env.PGPORT ?? "") !== "") {
+      const port = /^\d{1,5}$/.test(env.PGPORT!) ? Number(env.PGPORT) : 0;
+      if (port < 1 || port > 65535) throw new UsageError(`PGPORT ${JSON.stringify(env.PGPORT)} is not a port number`);
+      options.port = port;
+    }
+    if ((env.PGDATABASE ?? "") !== "") options.database = env.PGDATABASE;
+    if ((env.PGUSER ?? "") !== "") options.user = env.PGUSER;
+    if ((env.PGPASSWORD ?? "") !== "") options.password = env.PGPASSWORD;
+    if (ssl !== undefined) options.ssl = ssl;
+    return { url: null, options };
+  }
   // The URL usually holds a password: say what is wrong without echoing it.
   let parsed: URL | null = null;
   try {
@@ -295,19 +430,35 @@ function databaseUrl(flag: string | undefined, env: EnvRecord): string {
   if (parsed === null || (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:")) {
     throw new UsageError("the database URL is not a postgres:// or postgresql:// URL");
   }
-  return url;
+  // As libpq does, PGSSLMODE applies when the URL does not say.
+  const urlSays = parsed.searchParams.has("sslmode") || parsed.searchParams.has("ssl");
+  return { url, options: ssl === undefined || urlSays ? {} : { ssl } };
 }
 
-function connect(url: string): Sql {
-  return postgres(url, {
+// --connect-timeout, else PGCONNECT_TIMEOUT (whole seconds, as libpq reads
+// it), else the default; 0 waits as long as the network does.
+function connectTimeout(flag: string | undefined, env: EnvRecord): number {
+  if (flag !== undefined) return parseDuration(flag, "--connect-timeout") / 1000;
+  const fromEnv = env.PGCONNECT_TIMEOUT ?? "";
+  if (fromEnv === "") return DEFAULT_CONNECT_TIMEOUT_S;
+  if (!/^\d+$/.test(fromEnv.trim()) || Number(fromEnv) * 1000 > MAX_TIMEOUT_MS) {
+    throw new UsageError(`PGCONNECT_TIMEOUT ${JSON.stringify(fromEnv)} is not a number of seconds`);
+  }
+  return Number(fromEnv);
+}
+
+function connect(target: ConnectionTarget, connectTimeoutS: number): Sql {
+  const options = {
     max: 1,
     onnotice: () => {},
-    connect_timeout: 10,
+    connect_timeout: connectTimeoutS,
     // Names every connection of the CLI in pg_stat_activity (the seed's
     // transaction says the same), so a blocked replica's LockTimeoutError
     // and a DBA see who holds lock 10.
     connection: { application_name: SEED_APPLICATION_NAME },
-  }) as unknown as Sql;
+    ...target.options,
+  };
+  return (target.url === null ? postgres(options) : postgres(target.url, options)) as unknown as Sql;
 }
 
 /**
@@ -337,8 +488,11 @@ function connect(url: string): Sql {
  * @returns The exit code.
  */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
-  const paint = paintFor(io.isTTY, io.env.NO_COLOR);
   const json = argv.includes("--json");
+  // Decided before the arguments are parsed: a usage error honours --no-color too.
+  const noColor = argv.includes("--no-color");
+  const paint = paintFor(colourOn(io.isTTY, io.env, noColor));
+  const stderrPaint = paintFor(colourOn(io.stderrIsTTY ?? io.isTTY, io.env, noColor));
   let command: Command | null = null;
   const fail = (err: unknown): number => {
     io.stderr(`error: ${errorLine(err)}\n`);
@@ -346,6 +500,11 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return EXIT_ERROR;
   };
 
+  // No arguments at all: the help, as a success.
+  if (argv.length === 0) {
+    io.stdout(`${TOP_HELP}\n`);
+    return EXIT_OK;
+  }
   let parsed: Parsed;
   try {
     parsed = parse(argv);
@@ -355,12 +514,23 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   command = parsed.command;
   const { values } = parsed;
   if (values.help) {
-    io.stdout(`${command === null ? TOP_HELP : commandHelp(command)}\n`);
+    const help = command === null ? TOP_HELP : commandHelp(command);
+    io.stdout(`${json ? JSON.stringify({ version: CLI_JSON_VERSION, command, ok: true, help }, null, 2) : help}\n`);
+    return EXIT_OK;
+  }
+  if (values.version) {
+    const doc: CliJsonDocument = { version: CLI_JSON_VERSION, command: "version", ok: true, packageVersion: VERSION };
+    io.stdout(`${json ? JSON.stringify(doc, null, 2) : VERSION}\n`);
     return EXIT_OK;
   }
   if (command === null) return fail(new UsageError(`missing command (plan, check, apply, schema or encryption); see ${NAME} --help`));
 
-  const emit = (doc: CliJsonDocument, human: string): void => io.stdout(`${json ? JSON.stringify(doc, null, 2) : human}\n`);
+  const emit = (doc: CliJsonDocument, human: string): void => {
+    io.stdout(`${json ? JSON.stringify(doc, null, 2) : human}\n`);
+    // In human mode a plan's or report's warnings (and audit failures) go to stderr; stdout keeps the table.
+    const notices = json ? [] : formatNotices(doc, stderrPaint);
+    if (notices.length > 0) io.stderr(`${notices.join("\n")}\n`);
+  };
   if (command === "schema" && values.print) {
     emit({ version: CLI_JSON_VERSION, command, ok: true, applied: false, sql: SCHEMA_SQL }, SCHEMA_SQL.trim());
     return EXIT_OK;
@@ -370,9 +540,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   try {
     const lockTimeoutMs = values["lock-timeout"] === undefined ? undefined : parseDuration(values["lock-timeout"]);
     const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, "--timeout");
-    const env = mergedEnv(io, values["env-file"] ?? []);
-    const url = databaseUrl(values["database-url"], env);
-    sql = connect(url);
+    const env = mergedEnv(io, parsed.dotenv);
+    const connectTimeoutS = connectTimeout(values["connect-timeout"], env);
+    const target = connectionTarget(values["database-url"], env);
+    sql = connect(target, connectTimeoutS);
     return await run(command, sql, env, { lockTimeoutMs, timeoutMs }, paint, emit, parsed.action, values.strict === true);
   } catch (err) {
     return fail(err);

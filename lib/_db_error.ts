@@ -47,6 +47,13 @@ export function databaseError(err: unknown, doing: string): SeedError {
       cause,
     });
   }
+  if (code === "CONNECT_TIMEOUT") {
+    return new SeedError(
+      "database_error",
+      `${doing}: no connection to the database within the client's connect_timeout (CONNECT_TIMEOUT): the server did not answer; nothing was written. Check the host and port, or raise connect_timeout`,
+      { cause },
+    );
+  }
   if (typeof code === "string" && /^(CONNECTION_(CLOSED|ENDED|DESTROYED)|ECONNRESET|EPIPE)$/.test(code)) {
     // postgres.js drops the server's FATAL reason when the connection
     // closes right after it, so say what can have closed it.

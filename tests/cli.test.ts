@@ -17,6 +17,14 @@ const CLEAN: Record<string, string> = {
   DATABASE_URL: "",
   DATABASE_URL_FILE: "",
   NO_COLOR: "",
+  FORCE_COLOR: "",
+  PGHOST: "",
+  PGPORT: "",
+  PGDATABASE: "",
+  PGUSER: "",
+  PGPASSWORD: "",
+  PGSSLMODE: "",
+  PGCONNECT_TIMEOUT: "",
   CODER_AIBRIDGE_OPENAI_KEY: "",
   CODER_AIBRIDGE_OPENAI_BASE_URL: "",
   CODER_AIBRIDGE_ANTHROPIC_KEY: "",
@@ -165,7 +173,10 @@ test("every error path exits 1 with one clear line and no stack trace", async ()
       cli(["plan", "--database-url", "mysql://root:secret-password@db/x"], PROVIDERS),
       cli(["plan"], { ...PROVIDERS, DATABASE_URL_FILE: testPath("./fixtures/secrets/no-such-file") }),
     ]);
-    assertOneErrorLine(noUrl, /^error: DATABASE_URL is not set; pass --database-url or set DATABASE_URL$/);
+    assertOneErrorLine(
+      noUrl,
+      /^error: no database to connect to: none of DATABASE_URL, DATABASE_URL_FILE, PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD is set; pass --database-url, set DATABASE_URL, or set the libpq variables$/,
+    );
     assertOneErrorLine(badConfig, /invalid AI provider configuration: .*invalid AI provider name "Bad_Name"/);
     assertOneErrorLine(unknown, /unknown command "frobnicate"; see aibridge-seed --help/);
     assertOneErrorLine(unreachable, /ECONNREFUSED/);
@@ -360,7 +371,7 @@ test("command-line mistakes: unknown option, missing value, stray argument, miss
     [["plan", "--nope"], /^error: unknown option --nope; see aibridge-seed --help\n$/],
     [["apply", "--lock-timeout"], /^error: --lock-timeout needs a value; see aibridge-seed --help\n$/],
     [["plan", "extra"], /^error: unexpected argument "extra"; see aibridge-seed plan --help\n$/],
-    [[], /^error: missing command \(plan, check, apply, .*\); see aibridge-seed --help\n$/],
+    [["--lock-timeout", "5s"], /^error: missing command \(plan, check, apply, .*\); see aibridge-seed --help\n$/],
     [["help", "nope"], /^error: unknown command "nope"/],
   ];
   for (const [argv, expected] of cases) {
