@@ -20,7 +20,7 @@
 export function maskSecret(secret: string): string {
   if (secret === "") return "";
   // Most keys are ASCII, where code points are UTF-16 units: slice directly.
-  if (!/[^\x00-\x7f]/.test(secret)) {
+  if (isAscii(secret)) {
     const n = secret.length;
     const shown = n >= 20 ? 4 : n >= 10 ? 2 : n >= 5 ? 1 : 0;
     if (n <= 2 * shown || shown === 0) return "...";
@@ -31,4 +31,9 @@ export function maskSecret(secret: string): string {
   const shown = n >= 20 ? 4 : n >= 10 ? 2 : n >= 5 ? 1 : 0;
   if (n <= 2 * shown || shown === 0) return "...";
   return `${points.slice(0, shown).join("")}...${points.slice(n - shown).join("")}`;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
