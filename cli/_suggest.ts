@@ -1,27 +1,11 @@
 /**
  * Internal. "Did you mean …?" for a mistyped command or option: the
- * candidate nearest by edit distance, when it is near enough to be a typo.
+ * candidate nearest by edit distance (the optimal string alignment distance
+ * the unknown-variable warnings use), when it is near enough to be a typo.
  *
  * @module
  */
-
-/**
- * The optimal string alignment distance between `a` and `b`: insertions,
- * deletions, substitutions and transpositions of adjacent characters, each
- * counting 1 (`aplly` → `apply` is 1, `aplpy` → `apply` is 1).
- */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
-}
+import { editDistance } from "../lib/_unknown_vars.ts";
 
 /**
  * The candidate `word` was most likely meant as, or `undefined`: the nearest
