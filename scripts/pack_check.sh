@@ -139,6 +139,12 @@ bin=$(node -p 'require("./node_modules/@aibridge/seed/package.json").bin?.["aibr
 cli=node_modules/.bin/aibridge-seed
 help=$("$cli" --help)
 grep -q '^Usage: aibridge-seed' <<<"$help"
+# --version prints the installed package's version (cli/_version.ts, kept equal to package.json by a test).
+version=$("$cli" --version)
+[ "$version" = "$(node -p 'require("./node_modules/@aibridge/seed/package.json").version')" ] || {
+  echo "aibridge-seed --version printed \"$version\", not the package's version" >&2
+  exit 1
+}
 # The README's commands name the package, never an unscoped aibridge-seed
 # package on the registry: npx and bunx find the package's one bin.
 for runner in "npx --offline" "$repo/node_modules/.bin/bun x --no-install"; do
@@ -166,6 +172,6 @@ if [ "$codes" != " schema=0 check=2 apply=0 check=0" ]; then
   echo "aibridge-seed exit codes:$codes (expected schema=0 check=2 apply=0 check=0)" >&2
   exit 1
 fi
-ok "the installed aibridge-seed bin: --help, then schema, check (2: changes pending), apply, check (0)"
+ok "the installed aibridge-seed bin: --help, --version ($version), then schema, check (2: changes pending), apply, check (0)"
 
 echo "pack check: the npm package installs and works"
