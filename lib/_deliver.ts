@@ -57,6 +57,8 @@ export function logCommitted(entries: Iterable<AuditEntry>, logger: Logger): voi
   }
 }
 
+const LATE = "not delivered: the seed's deadline (timeoutMs) passed first";
+
 /** Hands `entries` (just committed) to the sink, from memory: the path without the audit table. */
 export async function deliverFromMemory(
   entries: Iterable<AuditEntry>,
@@ -67,6 +69,11 @@ export async function deliverFromMemory(
   const failures: AuditFailure[] = [];
   let delivered = 0;
   for (const entry of entries) {
+    if (deadline.remaining() <= 0) {
+      // A sink called after the deadline would finish an entry the report calls failed.
+      failures.push({ resourceType: entry.resourceType, resourceId: entry.resourceId, message: LATE });
+      continue;
+    }
     const failure = await record(sink, entry, logger, deadline);
     if (failure !== null) failures.push(failure);
     else delivered++;
@@ -98,13 +105,26 @@ export async function deliverFromTable(
   const failed: string[] = [];
   const failures: AuditFailure[] = [];
   for (const row of claimed) {
-    const failure = await record(sink, revive(row.entry), logger, deadline);
+    const entry = revive(row.entry);
+    if (deadline.remaining() <= 0) {
+      // Given back for the next start rather than handed to the sink late.
+      failed.push(row.id);
+      failures.push({ resourceType: entry.resourceType, resourceId: entry.resourceId, message: `${LATE}; kept for the next start` });
+      continue;
+    }
+    const failure = await record(sink, entry, logger, deadline);
     if (failure === null) delivered.push(row.id);
     else {
       failed.push(row.id);
       failures.push(failure);
     }
   }
-  await store.settleAudit(claim, delivered, failed);
+  const settled = await store.settleAudit(claim, delivered, failed);
+  if (settled < delivered.length) {
+    logger.error("audit entries were delivered after their claim ran out; another run may deliver them again", {
+      delivered: delivered.length,
+      still_claimed: settled,
+    });
+  }
   return { delivered: delivered.length, failures };
 }

@@ -193,7 +193,7 @@ export class EncryptionStore {
     };
     if (settings.applicationName !== null) values.application_name = settings.applicationName;
     const queries: PendingQuery[] = [
-      conn.unsafe("begin"),
+      conn.unsafe("begin isolation level read committed"), // the read under the lock must see what the previous holder wrote
       conn.unsafe(settingsStatement(values)),
       conn.unsafe(`select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`),
       conn.unsafe(COLUMNS).raw(),

@@ -37,8 +37,11 @@ export function lockOptions(
   checkMs("lockTimeoutMs", lockTimeoutMs, problems);
   checkMs("timeoutMs", timeoutMs, problems);
   const applicationName = options.applicationName === undefined ? SEED_APPLICATION_NAME : options.applicationName;
-  if (applicationName !== null && (typeof applicationName !== "string" || applicationName.length > 63)) {
-    problems.push("applicationName must be a string of at most 63 characters, or null");
+  // deno-lint-ignore no-control-regex
+  if (
+    applicationName !== null && (typeof applicationName !== "string" || applicationName.length > 63 || /[\x00-\x1f]/.test(applicationName))
+  ) {
+    problems.push("applicationName must be a string of at most 63 characters without control characters, or null");
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { lockTimeoutMs, timeoutMs, applicationName };

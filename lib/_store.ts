@@ -27,9 +27,9 @@
  * @module
  */
 import type postgres from "postgres";
-import type { Deadline } from "./_deadline.ts";
+import { Deadline } from "./_deadline.ts";
 import { LockTimeoutError, SeedError } from "./errors.ts";
-import { LOCK_ID_AI_PROVIDERS_ENV_SEED, type Sql } from "./types.ts";
+import { LOCK_ID_AI_PROVIDERS_ENV_SEED, MAX_TIMEOUT_MS, type Sql } from "./types.ts";
 
 // The client's own typings, for the calls below.
 // deno-lint-ignore no-explicit-any
@@ -145,6 +145,9 @@ export interface LockSettings {
   /** `application_name` for the transaction; `null` keeps the connection's. */
   applicationName: string | null;
 }
+
+/** How long marking audit entries delivered may take, even once the deadline has passed. */
+const SETTLE_GRACE_MS = 5_000;
 
 /** The tables whose columns a read reports. */
 const TABLES = ["ai_providers", "ai_provider_keys", "ai_provider_audit", "dbcrypt_keys"] as const;
@@ -272,7 +275,7 @@ export class Store {
    *
    * @throws {LockTimeoutError} (without its holder; see {@link Store.lockHolder})
    */
-  async lock(settings: LockSettings, options: { dbcryptKeys: boolean }): Promise<LockedTransaction> {
+  async lock(settings: LockSettings, options: { dbcryptKeys: boolean; auditPending?: boolean }): Promise<LockedTransaction> {
     const reserving = this.sql.reserve();
     const conn = await this.deadline.race(reserving, "wait for a database connection", () => {
       reserving.then((c) => c.release(), () => {});
@@ -286,7 +289,10 @@ export class Store {
     // One Query message: the four statements leave in one write, so the
     // lock costs one round trip whatever the client's write batching.
     const query = conn.unsafe([
-      "begin",
+      // Read committed whatever the session's default: under repeatable
+      // read the snapshot would be taken before the lock is granted, and
+      // the read "under the lock" would miss what the previous holder wrote.
+      "begin isolation level read committed",
       settingsStatement({
         lock_timeout: `${serverLockMs === Infinity ? 0 : Math.max(1, Math.ceil(serverLockMs))}ms`,
         // The server lets go by itself if this client stalls or vanishes:
@@ -297,7 +303,7 @@ export class Store {
         application_name: settings.applicationName,
       }),
       `select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`,
-      readStatement({ columns: true, auditPending: false, dbcryptKeys: options.dbcryptKeys }),
+      readStatement({ columns: true, auditPending: options.auditPending ?? false, dbcryptKeys: options.dbcryptKeys }),
     ].join(";\n")).raw();
     const queries: PendingQuery[] = [query];
     this.statements += 4;
@@ -312,8 +318,8 @@ export class Store {
       // An ERROR leaves the connection usable and the transaction to roll
       // back; after a FATAL or a broken connection there is nothing to roll
       // back, and writing to it would fail inside the client.
-      if ((failure as { severity?: unknown })?.severity === "ERROR") await tx.rollback();
-      else tx.abandon([], false);
+      if (connectionAlive(failure)) await tx.rollback();
+      else tx.forget();
       if ((failure as { code?: unknown })?.code === "55P03") {
         // lock_timeout expired: the lock's own limit, or the deadline's when that came first.
         if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
@@ -321,8 +327,12 @@ export class Store {
       }
       throw failure;
     }
-    const all = (results[0] as PromiseFulfilledResult<unknown[]>).value;
-    tx.snapshot = decodeSnapshot(all.at(-1));
+    try {
+      tx.snapshot = decodeSnapshot((results[0] as PromiseFulfilledResult<unknown[]>).value.at(-1));
+    } catch (err) {
+      await tx.rollback();
+      throw err;
+    }
     return tx;
   }
 
@@ -393,14 +403,16 @@ export class Store {
   /**
    * Claims the audit entries waiting for delivery (this seed's and any an
    * earlier run left behind), in one statement: an entry is claimed by one
-   * run at a time, and a claim older than `leaseMs` (its run died) may be
-   * taken over.
+   * run at a time, until `leaseMs` from now; the claimant sets its own
+   * lease (its deadline and a margin), and only an expired claim (its run
+   * died) may be taken over.
    */
   async claimAudit(claim: string, leaseMs: number): Promise<{ id: string; entry: string }[]> {
     const query = this.sql.unsafe(bounded(
       `with claimed as (
-        update ai_provider_audit set claim = ${literal(claim)}::uuid, claimed_at = clock_timestamp()
-        where delivered_at is null and (claim is null or claimed_at < clock_timestamp() - interval '${Math.ceil(leaseMs)} milliseconds')
+        update ai_provider_audit
+        set claim = ${literal(claim)}::uuid, claimed_until = clock_timestamp() + interval '${Math.ceil(leaseMs)} milliseconds'
+        where delivered_at is null and (claim is null or claimed_until < clock_timestamp())
         returning id, created_at, position, entry)
       select coalesce(json_agg(json_build_object('id', id::text, 'entry', entry) order by created_at, position), '[]'::json)::text from claimed`,
       this.deadline.serverMs(),
@@ -411,8 +423,13 @@ export class Store {
     return JSON.parse(new TextDecoder().decode(rows[0][0]));
   }
 
-  /** Marks claimed entries delivered, and gives the failed ones back for the next start, in one statement. */
-  async settleAudit(claim: string, delivered: string[], failed: string[]): Promise<void> {
+  /**
+   * Marks claimed entries delivered, and gives the failed ones back for
+   * the next start, in one statement. Resolves to how many delivered
+   * entries were still this run's claim (fewer: the lease ran out and
+   * another run took them over).
+   */
+  async settleAudit(claim: string, delivered: string[], failed: string[]): Promise<number> {
     const query = this.sql.unsafe(bounded(
       `with d as (
         update ai_provider_audit set delivered_at = clock_timestamp()
@@ -421,17 +438,22 @@ export class Store {
       }::json))
         returning 1),
       f as (
-        update ai_provider_audit set claim = null, claimed_at = null
+        update ai_provider_audit set claim = null, claimed_until = null
         where claim = ${literal(claim)}::uuid and id in (select value::uuid from json_array_elements_text(${
         literal(JSON.stringify(failed))
       }::json))
         returning 1)
-      select (select count(*) from d) + (select count(*) from f)`,
-      this.deadline.serverMs(),
+      select json_build_object('delivered', (select count(*) from d), 'failed', (select count(*) from f))::text`,
+      SETTLE_GRACE_MS,
     ));
     this.statements += 2;
     this.roundTrips++;
-    await this.deadline.race(query, "mark audit entries delivered");
+    // Bookkeeping for what the sink already received: worth a few seconds
+    // past the deadline, since without it the next start delivers those
+    // entries again.
+    const settling = new Deadline(Math.max(SETTLE_GRACE_MS, Math.ceil(Math.min(this.deadline.remaining(), MAX_TIMEOUT_MS))));
+    const rows = lastRows(await settling.race(query.raw(), "mark audit entries delivered"));
+    return (JSON.parse(new TextDecoder().decode(rows[0][0])) as { delivered: number }).delivered;
   }
 }
 
@@ -544,25 +566,47 @@ export class LockedTransaction {
    * to see its outcome is `commit_unknown`.
    */
   async commit(writes: Writes): Promise<void> {
-    // One Query message, inserts then commit: if an insert fails the server
-    // skips the commit, and the transaction is rolled back below.
-    const statements = [...insertStatements(writes), "commit"];
+    if (writes.providers.length === 0 && writes.keys.length === 0 && writes.audit.length === 0 && writes.dbcryptKey === null) {
+      // Nothing to write (a replica inserted it all meanwhile): end the
+      // transaction without a commit whose answer could be lost.
+      await this.rollback();
+      return;
+    }
+    const left = this.deadline.remaining();
+    if (left <= 0) {
+      // Sending a commit now could only end in commit_unknown.
+      await this.rollback();
+      throw this.deadline.expired("commit the seed");
+    }
+    // One Query message: what is left of the deadline for its statements
+    // (set again: statement_timeout holds per statement), the inserts, then
+    // the commit. If an insert fails the server skips the commit, and the
+    // transaction is rolled back below.
+    const server = this.deadline.serverMs();
+    const statements = [
+      settingsStatement({ statement_timeout: `${server}ms`, lock_timeout: `${server}ms` }),
+      ...insertStatements(writes),
+      "commit",
+    ];
     const query = this.conn.unsafe(statements.join(";\n"));
     const queries: PendingQuery[] = [query];
     this.store.statements += statements.length;
     this.store.roundTrips++;
     let result: unknown;
     try {
-      result = await this.deadline.race(query, "commit the seed", () => this.abandon(queries, false));
+      result = await this.deadline.race(query, "commit the seed", () => this.abandon(queries));
     } catch (err) {
       if ((err as { severity?: unknown })?.severity === "ERROR") {
-        // An insert failed: the commit never ran, so nothing was written.
+        // A statement failed: the commit never ran, so nothing was written.
         await this.rollback();
         throw err;
       }
       // The commit was sent and its outcome not seen: the connection
       // failed, or the deadline passed.
-      if (!this.released) this.abandon([], false);
+      if (!this.released) {
+        if (err instanceof SeedError) this.abandon([]);
+        else this.forget();
+      }
       throw commitUnknown(err);
     }
     this.release();
@@ -573,41 +617,74 @@ export class LockedTransaction {
     }
   }
 
-  /** Rolls back (bounded by the deadline) and gives the connection back. */
+  /**
+   * Rolls back (bounded by the deadline) and gives the connection back
+   * once the server answered: a connection handed back earlier would run
+   * the host's next query inside this transaction. A connection that broke
+   * is left to the client, which replaces it.
+   */
   async rollback(): Promise<void> {
     if (this.released) return;
     const query = this.conn.unsafe("rollback");
     this.store.statements++;
     this.store.roundTrips++;
     try {
-      await this.deadline.race(query, "roll back", () => {});
-    } catch {
-      // The server rolls back by itself when the session ends or idles out.
+      await this.deadline.race(query, "roll back", () => this.abandon([query]));
+      this.release();
+    } catch (err) {
+      if (err instanceof SeedError) return; // abandon() gives it back once the rollback settles
+      if (connectionAlive(err)) this.release();
+      else this.forget();
     }
-    this.release();
   }
 
   /**
-   * The deadline passed with statements in flight: queue a `rollback` (so
-   * the host's next query on this connection never runs inside our
-   * transaction) and give the connection back without waiting.
+   * The deadline passed with statements in flight. Queue a `rollback` (it
+   * runs after them, in order) and give the connection back only when it
+   * settled, so the host's next query on this connection never runs inside
+   * our transaction; after a commit it is a harmless no-op. The seed itself
+   * does not wait for it.
    *
    * No cancel request is sent: it names the backend, not the statement,
    * and may arrive once the connection serves the host's next query. The
-   * server ends the statement by itself (`statement_timeout` and
-   * `lock_timeout` are set to the deadline) and the transaction with it.
+   * server ends the statements by itself (`statement_timeout` and
+   * `lock_timeout` are set to the deadline).
    */
-  abandon(queries: PendingQuery[], rollback = true): void {
+  abandon(queries: PendingQuery[]): void {
     for (const q of queries) q.catch(() => {});
-    if (rollback && !this.released) this.conn.unsafe("rollback").catch(() => {});
-    this.release();
+    if (this.released) return;
+    this.released = true;
+    this.conn.unsafe("rollback").then(
+      () => this.conn.release(),
+      (err: unknown) => {
+        if (connectionAlive(err)) this.conn.release();
+      },
+    );
   }
 
-  private release(): void {
+  /**
+   * The connection broke: do not give it back. postgres.js has already
+   * taken it out of service and replaces it; a dead connection handed back
+   * makes the client write to a closed socket from a timer (porsager/postgres#1208).
+   */
+  forget(): void {
+    this.released = true;
+  }
+
+  /** Gives the connection back (once). */
+  release(): void {
     if (this.released) return;
     this.released = true;
     this.conn.release();
   }
+}
+
+/**
+ * Whether the connection survived `err`: a server ERROR leaves it usable;
+ * a FATAL, a client-side CONNECTION_* error or a socket error does not.
+ */
+function connectionAlive(err: unknown): boolean {
+  return (err as { severity?: unknown })?.severity === "ERROR";
 }
 
 function commitUnknown(err: unknown): SeedError {
@@ -617,7 +694,9 @@ function commitUnknown(err: unknown): SeedError {
   return new SeedError(
     "commit_unknown",
     `commit the seed: the commit was sent but ${reason}, so the providers may or may not have been inserted. Run the seed again: it inserts only what is missing and delivers any audit entry left undelivered`,
-    { cause: err instanceof Error ? err : undefined },
+    // The cause keeps the sanitised message and the code: postgres.js keeps
+    // the statement (with its values) and the server's address on its errors.
+    { cause: Object.assign(new Error(errorText(err)), { code: (err as { code?: unknown })?.code }) },
   );
 }
 
@@ -632,9 +711,18 @@ function hasSqlState(err: unknown): boolean {
 function withoutAddress(text: string): string {
   return text
     .replace(/postgres(?:ql)?:\/\/\S+/gi, "<database url>")
-    .replace(/\[[0-9a-f:]+\]:\d+/gi, "<database>")
+    // "getaddrinfo ENOTFOUND db.internal": a host name without a port.
+    .replace(/\b(ENOTFOUND|EAI_AGAIN|EAI_FAIL|ENODATA)\s+\S+/g, "$1 <database>")
+    .replace(/\[[0-9a-f:.]+\](?::\d+)?/gi, "<database>")
+    // IPv6 without brackets (at least two colons between hex groups), with or without a port.
+    .replace(/\b(?:[0-9a-f]{1,4}:){2,7}(?::?[0-9a-f]{0,4})*(?:%\w+)?\b/gi, "<database>")
     .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, "<database>")
-    .replace(/\b[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b/gi, "<database>");
+    .replace(/\b[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b/gi, "<database>")
+    // 28P01 and friends name the role: `for user "admin"`, `role "admin"`.
+    .replace(/\b(user|role) "[^"]*"/g, "$1 <user>")
+    // TLS: "Hostname/IP does not match certificate's altnames: Host: db.internal. is not in the cert's altnames: DNS:…"
+    .replace(/(Host: )\S+/g, "$1<database>")
+    .replace(/(DNS:|IP Address:)\S+/g, "$1<database>");
 }
 
 /**

@@ -45,6 +45,16 @@ const REQUIRED: Record<string, Record<string, string>> = {
   ai_provider_keys: { id: "uuid", provider_id: "uuid", api_key: "text", api_key_key_id: "text" },
 };
 
+const AUDIT_COLUMNS: Record<string, string> = {
+  id: "uuid",
+  created_at: "timestamp with time zone",
+  position: "integer",
+  entry: "text",
+  claim: "uuid",
+  claimed_until: "timestamp with time zone",
+  delivered_at: "timestamp with time zone",
+};
+
 /**
  * Checks that the tables the seed writes exist with the columns it needs.
  *
@@ -59,7 +69,10 @@ export function checkSchema(columns: Record<string, string>, doing: string): voi
     );
   }
   const problems: string[] = [];
-  for (const [table, cols] of Object.entries(REQUIRED)) {
+  const tables = { ...REQUIRED };
+  // The audit table is optional; when it exists the seed writes and claims through it.
+  if (Object.keys(columns).some((c) => c.startsWith("ai_provider_audit."))) tables.ai_provider_audit = AUDIT_COLUMNS;
+  for (const [table, cols] of Object.entries(tables)) {
     for (const [column, type] of Object.entries(cols)) {
       const found = columns[`${table}.${column}`];
       if (found === undefined) problems.push(`${table}.${column} is missing (expected ${type})`);

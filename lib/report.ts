@@ -101,7 +101,7 @@ export interface SeedPlan {
 export interface AuditFailure {
   /** Resource type of the entry. */
   resourceType: AuditEntry["resourceType"];
-  /** Resource id of the entry. */
+  /** Resource id of the entry; `""` when the failure concerned the delivery as a whole (e.g. the audit table could not be read). */
   resourceId: string;
   /** Why it failed. */
   message: string;

@@ -6,7 +6,7 @@
 import { databaseError } from "./_db_error.ts";
 import { Deadline } from "./_deadline.ts";
 import { literal, Store } from "./_store.ts";
-import { LockTimeoutError } from "./errors.ts";
+import { LockTimeoutError, SeedError } from "./errors.ts";
 import { lockOptions } from "./_options.ts";
 import { AI_PROVIDER_NAME_PATTERN, AI_PROVIDER_TYPES, LOCK_ID_AI_PROVIDERS_ENV_SEED, SEED_APPLICATION_NAME, type Sql } from "./types.ts";
 
@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS ai_provider_audit (
   position integer NOT NULL,
   entry text NOT NULL,
   claim uuid,
-  claimed_at timestamptz,
+  claimed_until timestamptz,
   delivered_at timestamptz
 );
 
@@ -94,6 +94,11 @@ export interface ApplySchemaOptions {
    * forever. Default `DEFAULT_LOCK_TIMEOUT_MS` (30 s).
    */
   lockTimeoutMs?: number;
+  /**
+   * The deadline of the whole call in milliseconds (each DDL statement's
+   * `statement_timeout`); `0` for none. Default `DEFAULT_TIMEOUT_MS` (60 s).
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -126,12 +131,17 @@ export interface ApplySchemaOptions {
  * @throws {LockTimeoutError} when the lock is not granted in time.
  */
 export async function applySchema(sql: Sql, options: ApplySchemaOptions = {}): Promise<void> {
-  const { lockTimeoutMs } = lockOptions({ lockTimeoutMs: options.lockTimeoutMs });
+  const { lockTimeoutMs, timeoutMs } = lockOptions({ lockTimeoutMs: options.lockTimeoutMs, timeoutMs: options.timeoutMs });
   // deno-lint-ignore no-explicit-any
   const client = sql as any;
   try {
     await client.begin(async (tx: { unsafe(q: string): Promise<unknown> }) => {
+      // lock_timeout bounds the advisory lock and every table lock the DDL
+      // asks for (an index or constraint on a busy table would otherwise
+      // wait, lock 10 held, behind any open write); statement_timeout each
+      // statement.
       await tx.unsafe(`select set_config('lock_timeout', '${lockTimeoutMs}ms', true),
+        set_config('statement_timeout', '${timeoutMs}ms', true),
         set_config('application_name', ${literal(SEED_APPLICATION_NAME)}, true)`);
       try {
         await tx.unsafe(`select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`);
@@ -139,12 +149,17 @@ export async function applySchema(sql: Sql, options: ApplySchemaOptions = {}): P
         if ((err as { code?: unknown })?.code === "55P03") throw new LockTimeoutError(lockTimeoutMs, null);
         throw err;
       }
-      await tx.unsafe("select set_config('lock_timeout', '0', true)");
       await tx.unsafe(SCHEMA_SQL);
     });
   } catch (err) {
     if (err instanceof LockTimeoutError) {
       throw new LockTimeoutError(err.timeoutMs, await new Store(sql, new Deadline(10_000)).lockHolder());
+    }
+    if ((err as { code?: unknown })?.code === "55P03") {
+      throw new SeedError(
+        "table_locked",
+        `apply the AI provider schema: waited more than ${lockTimeoutMs} ms for a lock on the tables (another session is writing to them or migrating them); nothing was changed. Retry, or raise lockTimeoutMs`,
+      );
     }
     throw databaseError(err, "apply the AI provider schema");
   }

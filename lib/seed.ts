@@ -14,7 +14,7 @@ import { lockOptions } from "./_options.ts";
 import { planProviders } from "./_plan.ts";
 import { failure, readSnapshot } from "./_run.ts";
 import { checkSchema, storedProviders } from "./_stored.ts";
-import { type LockSettings, Store } from "./_store.ts";
+import { errorText, type LockSettings, Store } from "./_store.ts";
 import { type SeedWrites, seedWrites } from "./_writes.ts";
 import type { AuditSink } from "./audit.ts";
 import { DriftError, LockTimeoutError, SeedError } from "./errors.ts";
@@ -192,7 +192,7 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
   const encrypting = run.keyring?.primary != null;
   let tx;
   try {
-    tx = await run.store.lock(run.lock, { dbcryptKeys: encrypting });
+    tx = await run.store.lock(run.lock, { dbcryptKeys: encrypting, auditPending: run.audit !== undefined });
   } catch (err) {
     // The wait counts in the error's timings too: a host exports how long it waited.
     run.timings.lockWaitMs = performance.now() - t0;
@@ -228,7 +228,7 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
     }
     await tx.commit(written.writes);
     run.timings.transactionMs = performance.now() - t0;
-    return { plan, lockTaken: true, written, outbox, backlog: 0 };
+    return { plan, lockTaken: true, written, outbox, backlog: snapshot.auditPending ?? 0 };
   } catch (err) {
     await tx.rollback();
     throw err;
@@ -247,11 +247,26 @@ async function afterCommit(run: Run, outcome: Outcome): Promise<Delivery> {
   logCommitted(entries(), run.desired.logger);
   let delivery: Delivery = { delivered: 0, failures: [] };
   if (run.audit !== undefined) {
-    if (outcome.outbox && (wrote || outcome.backlog > 0)) {
-      const leaseMs = run.deadline.timeoutMs > 0 ? run.deadline.timeoutMs + 5_000 : 600_000;
-      delivery = await deliverFromTable(run.store, run.audit, run.desired.logger, run.deadline, leaseMs);
-    } else if (!outcome.outbox) {
-      delivery = await deliverFromMemory(entries(), run.audit, run.desired.logger, run.deadline);
+    try {
+      if (outcome.outbox && (wrote || outcome.backlog > 0)) {
+        // The claim lasts as long as this run may still deliver, and a margin.
+        const left = run.deadline.remaining();
+        const leaseMs = left === Infinity ? 600_000 : left + 5_000;
+        delivery = await deliverFromTable(run.store, run.audit, run.desired.logger, run.deadline, leaseMs);
+      } else if (!outcome.outbox) {
+        delivery = await deliverFromMemory(entries(), run.audit, run.desired.logger, run.deadline);
+      }
+    } catch (err) {
+      // The rows are committed: a failure to deliver their entries must not
+      // turn the seed into an error (which would say nothing was written).
+      // With the audit table the entries stay there for the next start.
+      const message = err instanceof Error ? errorText(err) : String(err);
+      run.desired.logger.error("failed to deliver audit entries for env-seeded ai providers", { error: message });
+      const kept = outcome.outbox ? "; the entries stay in ai_provider_audit and are delivered by the next start" : "";
+      delivery = {
+        delivered: delivery.delivered,
+        failures: [...delivery.failures, { resourceType: "ai_provider", resourceId: "", message: `${message}${kept}` }],
+      };
     }
   }
   run.timings.auditMs = performance.now() - t0;

@@ -106,6 +106,10 @@ for (const fault of ["fin", "rst"] as const) {
         await waitFor("lock 10 free", 5_000, async () => (await lockHolders(db.sql)).length === 0);
         // The commit did happen: every row is there, with its audit entries waiting.
         await nextSeedIsCorrect(db, ENTRIES);
+        // The host's own client (max: 1) still works: the broken connection was replaced, not handed back.
+        proxy.arm({ fault: "fin", on: /^never$/ }).disarm();
+        const [{ one }] = await client<{ one: number }[]>`select 1 as one`;
+        assert.equal(one, 1);
       } finally {
         await proxy.close();
         await client.end({ timeout: 0 }).catch(() => {});
@@ -181,6 +185,11 @@ test("pg_terminate_backend of a seed waiting for the lock is a typed database_er
       assert.equal(err.code, "database_error");
       assert.match(err.message, /the connection closed before the server answered .*pg_terminate_backend, 57P01.*; nothing was written/);
       assert.ok(!/127\.0\.0\.1|localhost/.test(err.message), err.message);
+      // The host's client goes on working: the dead connection was not handed back to its pool.
+      // (postgres.js itself may hand the FATAL to the very next query; the one after runs.)
+      await client`select 1`.catch(() => {});
+      const [{ one }] = await client<{ one: number }[]>`select 1 as one`;
+      assert.equal(one, 1);
     } finally {
       await held.release();
       await client.end({ timeout: 0 });

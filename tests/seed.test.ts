@@ -445,10 +445,12 @@ test("a failing audit sink does not undo the commit: logged at error level and r
 const COLD_SEED = [
   /^select set_config\('lock_timeout', .*'statement_timeout'/,
   /^select json_build_object\('pid', .* from ai_providers p\)/,
-  /^begin$/,
+  /^begin isolation level read committed$/,
   /^select set_config\('lock_timeout', .*'idle_in_transaction_session_timeout'.*'application_name'/,
   /^select pg_advisory_xact_lock\(10\)$/,
   /^select json_build_object\('pid', .* from ai_providers p\)/,
+  // What is left of the deadline, for the statements of the commit message.
+  /^select set_config\('statement_timeout', .*'lock_timeout'/,
   // With the audit table each insert also writes its rows' audit entries.
   /^with r as \(.* insert into ai_providers .* insert into ai_provider_audit /,
   /^with k as \(.* insert into ai_provider_keys .* insert into ai_provider_audit /,
@@ -496,7 +498,11 @@ test("a cold seed sends the same statements in 3 round trips whatever the number
   const hundred = await seed(100);
   assert.deepEqual(hundred, one);
   assert.equal(one.roundTrips, 3, "read; begin, settings, lock and read under it; inserts and commit");
-  assert.equal(one.statements, 9, "the read's two, four to take the lock, two inserts (each with its audit entries) and the commit");
+  assert.equal(
+    one.statements,
+    10,
+    "the read's two; four to take the lock; the deadline's settings, two inserts (each with its audit entries) and the commit",
+  );
   assert.equal(one.sent.length, one.statements, `the report counts what was sent: ${one.sent.join(" | ")}`);
   one.sent.forEach((text, i) => assert.match(text, COLD_SEED[i]));
 });
