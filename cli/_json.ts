@@ -5,9 +5,11 @@
  *
  * @module
  */
+import type { AdoptResult } from "../lib/adopt.ts";
 import type { EncryptionRewrite, EncryptionStatus } from "../lib/encryption.ts";
 import type { DriftField, LockHolder, ProviderDrift } from "../lib/errors.ts";
 import type { AuditFailure, PlanCounts, PlanEntry, SeedTimings, SeedWarning } from "../lib/report.ts";
+import type { RestoreResult } from "../lib/restore.ts";
 
 /** The version of the `--json` documents; raised only on an incompatible change. */
 export const CLI_JSON_VERSION = 2;
@@ -15,7 +17,7 @@ export const CLI_JSON_VERSION = 2;
 // --- document: begin ---
 /** The error of a failed command. */
 export interface CliJsonError {
-  /** A `SeedError` code (`config_invalid`, `drift`, `lock_timeout`, `timeout`, …), `usage`, or `error`. */
+  /** A `SeedError` code (`config_invalid`, `drift`, `lock_timeout`, `timeout`, …), `usage`, `aborted` (a declined confirmation), or `error`. */
   code: string;
   /** The same one line as on stderr, without `error: `. */
   message: string;
@@ -33,7 +35,7 @@ export interface CliJsonError {
 export interface CliJsonDocument {
   /** `CLI_JSON_VERSION`. */
   version: number;
-  /** `plan`, `check`, `apply`, `schema`, `encryption`, `version`, or `null` when the arguments were unusable or named no command. */
+  /** `plan`, `check`, `apply`, `schema`, `encryption`, `adopt`, `restore`, `version`, or `null` when the arguments were unusable or named no command. */
   command: string | null;
   /** `false` exactly when the exit code is 1. */
   ok: boolean;
@@ -71,6 +73,13 @@ export interface CliJsonDocument {
   help?: string;
   /** `version`, `--version`: the version of `@aibridge/seed`. */
   packageVersion?: string;
+  /**
+   * adopt: per named provider the action and the field changes (database -> environment), whether it was written, audit and
+   * cost; also beside the error when the command was refused (no terminal, no --yes) or declined, as the changes it showed.
+   */
+  adopt?: AdoptResult;
+  /** restore: per named provider the row brought back (or, refused or declined, the one shown), whether it was written, audit and cost. */
+  restore?: RestoreResult;
   /** When `ok` is false. */
   error?: CliJsonError;
 }

@@ -14,6 +14,7 @@
  * @module
  */
 import process from "node:process";
+import { createInterface } from "node:readline";
 import { SeedError } from "../lib/errors.ts";
 import { type EnvRecord, runtimeEnv } from "../lib/runtime_env.ts";
 import { runCli } from "./mod.ts";
@@ -32,6 +33,27 @@ try {
     { cause: err },
   );
 }
+// adopt and restore ask before they write, on a terminal only: the
+// question goes to stderr (stdout may be a --json document), the answer
+// comes from stdin; anything but y or yes is no.
+function confirm(question: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    let answer = "";
+    let answered = false;
+    // Closed without an answer (end of input, Ctrl-D): no.
+    rl.on("close", () => {
+      if (!answered) process.stderr.write("\n");
+      resolve(answered && /^y(es)?$/i.test(answer));
+    });
+    rl.question(question, (text) => {
+      answer = text.trim();
+      answered = true;
+      rl.close();
+    });
+  });
+}
+
 // exitCode rather than exit(): stdout may be a pipe that is still flushing.
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
@@ -40,4 +62,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   envError,
   isTTY: process.stdout.isTTY === true,
   stderrIsTTY: process.stderr.isTTY === true,
+  confirm: process.stdin.isTTY === true ? confirm : undefined,
 });

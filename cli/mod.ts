@@ -32,6 +32,7 @@ import {
   resultDocument,
   UsageError,
 } from "./_format.ts";
+import { CHANGE_COMMANDS_HELP, CHANGE_HELP, type ChangeCommand, runChange, YES_HELP } from "./_adopt.ts";
 import { CLI_JSON_VERSION, type CliJsonDocument } from "./_json.ts";
 import { didYouMean } from "./_suggest.ts";
 import { VERSION } from "./_version.ts";
@@ -58,6 +59,12 @@ export interface CliIO {
    * document); `--help`, `--version` and `schema --print` still work.
    */
   envError?: unknown;
+  /**
+   * Asks a yes/no question on the terminal (`adopt` and `restore` ask
+   * before they write); absent when stdin is not a terminal, and then
+   * they need `--yes`.
+   */
+  confirm?(question: string): Promise<boolean>;
 }
 
 /** Exit code: success; for `check`, nothing would change. */
@@ -67,7 +74,7 @@ export const EXIT_ERROR = 1;
 /** Exit code of `check`: something would be inserted or has drifted. */
 export const EXIT_CHANGES = 2;
 
-type Command = "plan" | "check" | "apply" | "schema" | "encryption";
+type Command = "plan" | "check" | "apply" | "schema" | "encryption" | ChangeCommand;
 const ENCRYPTION_ACTIONS: readonly EncryptionAction[] = ["rotate", "decrypt", "status"];
 type OptionName =
   | "database-url"
@@ -81,7 +88,8 @@ type OptionName =
   | "dotenv"
   | "connect-timeout"
   | "no-color"
-  | "version";
+  | "version"
+  | "yes";
 
 const OPTIONS = {
   "database-url": { type: "string" },
@@ -95,6 +103,7 @@ const OPTIONS = {
   strict: { type: "boolean" },
   "no-color": { type: "boolean" },
   version: { type: "boolean" },
+  yes: { type: "boolean", short: "y" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -104,6 +113,8 @@ const COMMAND_OPTIONS: Record<Command, readonly OptionName[]> = {
   apply: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "strict", "no-color", "help"],
   schema: ["database-url", "dotenv", "json", "lock-timeout", "connect-timeout", "print", "no-color", "help"],
   encryption: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "no-color", "help"],
+  adopt: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "yes", "no-color", "help"],
+  restore: ["database-url", "dotenv", "json", "lock-timeout", "timeout", "connect-timeout", "yes", "no-color", "help"],
 };
 
 const NAME = "aibridge-seed";
@@ -134,6 +145,7 @@ const OPTION_HELP: Record<OptionName, string> = {
   print: "  --print                Print the schema SQL instead of applying it (no database needed)",
   strict: "  --strict               Fail (exit 1, nothing sent) on any configuration warning, such as an unknown\n" +
     "                         or misspelled CODER_AIBRIDGE_* / CODER_AI_GATEWAY_* variable",
+  yes: YES_HELP,
   help: "  -h, --help             Show this help",
 };
 
@@ -150,6 +162,7 @@ Commands:
   encryption rotate|decrypt|status
            Re-encrypt every stored key under the first encryption key, decrypt everything,
            or show which key encrypts what
+${CHANGE_COMMANDS_HELP}
   version  Print the version (also --version)
   help [command]
            This help, or a command's (also --help); with no arguments at all, this help
@@ -170,6 +183,7 @@ Exit codes: 0 success (and this help), 1 error (usage errors too), 2 (check only
 Run '${NAME} <command> --help' for a command's options.`;
 
 const COMMAND_HELP: Record<Command, string> = {
+  ...CHANGE_HELP,
   plan: `Usage: ${NAME} plan [options]
 
 Reads the providers from the environment and the rows of ai_providers (one
@@ -255,6 +269,8 @@ interface Parsed {
   dotenv: DotenvFile[];
   /** `encryption` only: its subcommand. */
   action?: EncryptionAction;
+  /** `adopt`, `restore`: the provider names. */
+  names?: string[];
   values: Partial<
     {
       "database-url": string;
@@ -269,6 +285,7 @@ interface Parsed {
       "no-color": boolean;
       version: boolean;
       help: boolean;
+      yes: boolean;
     }
   >;
 }
@@ -325,6 +342,11 @@ function parse(argv: string[]): Parsed {
       throw new UsageError(`${NAME} encryption needs rotate, decrypt or status${hint}; see ${NAME} encryption --help`);
     }
   }
+  // adopt and restore take the provider names.
+  const names = first === "adopt" || first === "restore" ? extra.splice(0) : undefined;
+  if (names?.length === 0 && !values.help) {
+    throw new UsageError(`${NAME} ${first} needs at least one provider name; see ${NAME} ${first} --help`);
+  }
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}; see ${NAME} ${first} --help`);
   for (const name of Object.keys(values) as OptionName[]) {
     // --version applies everywhere; --env-file wherever --dotenv does.
@@ -332,7 +354,7 @@ function parse(argv: string[]): Parsed {
       throw new UsageError(`--${name} does not apply to ${first}; see ${NAME} ${first} --help`);
     }
   }
-  return { command: first, dotenv, action, values };
+  return { command: first, dotenv, action, names, values };
 }
 
 // The environment the providers are read from: the env files, then the
@@ -544,6 +566,20 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const connectTimeoutS = connectTimeout(values["connect-timeout"], env);
     const target = connectionTarget(values["database-url"], env);
     sql = connect(target, connectTimeoutS);
+    if (command === "adopt" || command === "restore") {
+      return await runChange(command, {
+        sql,
+        env,
+        names: parsed.names ?? [],
+        bounds: { lockTimeoutMs, timeoutMs },
+        yes: values.yes === true,
+        json,
+        confirm: io.confirm === undefined ? undefined : (question) => io.confirm!(question),
+        paint,
+        stdout: (text) => io.stdout(text),
+        stderr: (text) => io.stderr(text),
+      });
+    }
     return await run(command, sql, env, { lockTimeoutMs, timeoutMs }, paint, emit, parsed.action, values.strict === true);
   } catch (err) {
     return fail(err);
@@ -553,7 +589,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 }
 
 async function run(
-  command: Command,
+  command: Exclude<Command, ChangeCommand>,
   sql: Sql,
   env: EnvRecord,
   bounds: { lockTimeoutMs: number | undefined; timeoutMs: number | undefined },

@@ -59,6 +59,8 @@ test("docs/cli.md shows the types the --json document uses exactly as the librar
       "DbcryptKeyState",
       "MissingEncryptionKey",
     ],
+    "lib/adopt.ts": ["AdoptResult", "AdoptEntry", "AdoptAction"],
+    "lib/restore.ts": ["RestoreResult", "RestoreEntry"],
   };
   for (const [path, names] of Object.entries(sources)) {
     const source = read(path);
