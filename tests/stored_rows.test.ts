@@ -113,7 +113,7 @@ test("a seed under a role with only the listed rights works, and a role without 
       await db.sql.unsafe(`create role ${seeder} login password 'seeder'; create role ${stranger} login password 'stranger'`);
       await db.sql.unsafe(`grant usage on schema public to ${seeder}, ${stranger};
         grant select, insert on ai_providers, ai_provider_keys, ai_provider_audit to ${seeder};
-        grant update (claim, claimed_at, delivered_at) on ai_provider_audit to ${seeder};
+        grant update (claim, claimed_until, delivered_at) on ai_provider_audit to ${seeder};
         grant select on dbcrypt_keys to ${seeder};
         grant select on ai_providers, ai_provider_keys to ${stranger}`);
       const as = (user: string) => {
