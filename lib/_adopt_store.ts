@@ -153,6 +153,11 @@ function settingsStatement(values: Record<string, string | null>): string {
   return `select ${calls.join(", ")}`;
 }
 
+/** Whether the connection survived `err`: a server ERROR leaves it usable; a FATAL or a socket error does not. */
+function connectionAlive(err: unknown): boolean {
+  return (err as { severity?: unknown })?.severity === "ERROR";
+}
+
 function timeoutSetting(ms: number): string {
   return `${ms === Infinity ? 0 : Math.max(1, Math.ceil(ms))}ms`;
 }
@@ -252,7 +257,10 @@ export class NamedStore {
     const serverLockMs = Math.min(lockMs, left);
     const server = this.deadline.serverMs();
     const query = conn.unsafe([
-      "begin",
+      // Read committed whatever the session's default: under repeatable
+      // read the snapshot would predate the lock, and the guarded updates
+      // would fail on rows the previous holder changed.
+      "begin isolation level read committed",
       settingsStatement({
         lock_timeout: timeoutSetting(serverLockMs),
         // The server lets go by itself if this client stalls or vanishes.
@@ -276,16 +284,22 @@ export class NamedStore {
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected")?.reason;
     if (failed !== undefined) {
-      if ((failed as { severity?: unknown })?.severity === "ERROR") await tx.rollback();
-      else tx.abandon([], false);
+      // An ERROR leaves the connection usable and the transaction to roll
+      // back; after a FATAL or a broken connection there is nothing to roll back.
+      if (connectionAlive(failed)) await tx.rollback();
+      else tx.forget();
       if ((failed as { code?: unknown })?.code === "55P03") {
         if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
         throw new LockTimeoutError(settings.lockTimeoutMs, null);
       }
       throw failed;
     }
-    const all = (results[0] as PromiseFulfilledResult<unknown[]>).value;
-    tx.snapshot = decodeSnapshot(all.at(-1));
+    try {
+      tx.snapshot = decodeSnapshot((results[0] as PromiseFulfilledResult<unknown[]>).value.at(-1));
+    } catch (err) {
+      await tx.rollback();
+      throw err;
+    }
     return tx;
   }
 }
@@ -314,28 +328,45 @@ export class NamedTransaction {
    * to see its outcome is `commit_unknown`.
    */
   async commit(writes: NamedWrites): Promise<void> {
-    const statements = [...writeStatements(writes), "commit"];
+    if (this.deadline.remaining() <= 0) {
+      // Sending a commit now could only end in commit_unknown.
+      await this.rollback();
+      throw this.deadline.expired("commit");
+    }
+    // What is left of the deadline for these statements (statement_timeout
+    // holds per statement, so it is set again), the writes, then the commit.
+    const server = this.deadline.serverMs();
+    const statements = [
+      settingsStatement({ statement_timeout: `${server}ms`, lock_timeout: `${server}ms` }),
+      ...writeStatements(writes),
+      "commit",
+    ];
     const query = this.conn.unsafe(statements.join(";\n"));
     const queries: PendingQuery[] = [query];
     this.store.statements += statements.length;
     this.store.roundTrips++;
     let result: unknown;
     try {
-      result = await this.deadline.race(query, "commit", () => this.abandon(queries, false));
+      result = await this.deadline.race(query, "commit", () => this.abandon(queries));
     } catch (err) {
       if ((err as { severity?: unknown })?.severity === "ERROR") {
         // A write failed: the server skipped the commit, so nothing was written.
         await this.rollback();
         throw err;
       }
-      if (!this.released) this.abandon([], false);
+      // The commit was sent and its outcome not seen: the connection failed, or the deadline passed.
+      if (!this.released) {
+        if (err instanceof SeedError) this.abandon([]);
+        else this.forget();
+      }
       const reason = err instanceof SeedError && err.code === "timeout"
         ? "the deadline passed before the server answered"
         : `the connection failed before the server answered (${errorText(err)})`;
       throw new SeedError(
         "commit_unknown",
         `${this.doing}: the commit was sent but ${reason}, so the change may or may not have been written. Read the rows (planSeed), or run it again: what is done already is reported unchanged or refused, and nothing is written twice`,
-        { cause: err instanceof Error ? err : undefined },
+        // The sanitised message and the code only: postgres.js keeps the statement (with its values) on its errors.
+        { cause: Object.assign(new Error(errorText(err)), { code: (err as { code?: unknown })?.code }) },
       );
     }
     this.release();
@@ -345,31 +376,48 @@ export class NamedTransaction {
     }
   }
 
-  /** Rolls back (bounded by the deadline) and gives the connection back. */
+  /**
+   * Rolls back (bounded by the deadline) and gives the connection back
+   * once the server answered: handed back earlier, it would run the host's
+   * next query inside this transaction. A broken connection is left to the client.
+   */
   async rollback(): Promise<void> {
     if (this.released) return;
     const query = this.conn.unsafe("rollback");
     this.store.statements++;
     this.store.roundTrips++;
     try {
-      await this.deadline.race(query, "roll back", () => {});
-    } catch {
-      // The server rolls back by itself when the session ends or idles out.
+      await this.deadline.race(query, "roll back", () => this.abandon([query]));
+      this.release();
+    } catch (err) {
+      if (err instanceof SeedError) return; // abandon() gives it back once the rollback settles
+      if (connectionAlive(err)) this.release();
+      else this.forget();
     }
-    this.release();
   }
 
   /**
-   * The deadline passed with statements in flight: queue a `rollback` (so
-   * the host's next query on this connection never runs inside this
-   * transaction) and give the connection back without waiting. No cancel
-   * request: the server ends the statement by itself (its timeouts never
-   * outlast the deadline).
+   * The deadline passed with statements in flight: queue a `rollback` (it
+   * runs after them, in order) and give the connection back only once it
+   * settled, so the host's next query never runs inside this transaction;
+   * after a commit it is a harmless no-op. No cancel request: the server
+   * ends the statements by itself (their timeouts never outlast the deadline).
    */
-  abandon(queries: PendingQuery[], rollback = true): void {
+  abandon(queries: PendingQuery[]): void {
     for (const q of queries) q.catch(() => {});
-    if (rollback && !this.released) this.conn.unsafe("rollback").catch(() => {});
-    this.release();
+    if (this.released) return;
+    this.released = true;
+    this.conn.unsafe("rollback").then(
+      () => this.conn.release(),
+      (err: unknown) => {
+        if (connectionAlive(err)) this.conn.release();
+      },
+    );
+  }
+
+  /** The connection broke: never give it back (postgres.js replaces it; porsager/postgres#1208). */
+  forget(): void {
+    this.released = true;
   }
 
   private release(): void {
@@ -473,7 +521,12 @@ export function writeFailure(err: unknown, doing: string): unknown {
   return err;
 }
 
-/** Audit delivery after the commit, and only then: from the outbox when it exists, else from memory. */
+/**
+ * Audit delivery after the commit, and only then: from the outbox when it
+ * exists, else from memory. Never an error: the rows are committed, so a
+ * failure to deliver is an audit failure in the result (with the outbox,
+ * the entries stay there for the next run).
+ */
 export async function deliverCommitted(
   sql: Sql,
   deadline: Deadline,
@@ -483,9 +536,22 @@ export async function deliverCommitted(
   logger: Logger,
 ): Promise<Delivery & { statements: number; roundTrips: number }> {
   if (sink === undefined) return { delivered: 0, failures: [], statements: 0, roundTrips: 0 };
-  if (!outbox) return { ...await deliverFromMemory(entries, sink, logger, deadline), statements: 0, roundTrips: 0 };
   const store = new Store(sql, deadline);
-  const leaseMs = deadline.timeoutMs > 0 ? deadline.timeoutMs + 5_000 : 600_000;
-  const delivery = await deliverFromTable(store, sink, logger, deadline, leaseMs);
-  return { ...delivery, statements: store.statements, roundTrips: store.roundTrips };
+  try {
+    if (!outbox) return { ...await deliverFromMemory(entries, sink, logger, deadline), statements: 0, roundTrips: 0 };
+    // The claim lasts as long as this call may still deliver, and a margin.
+    const left = deadline.remaining();
+    const delivery = await deliverFromTable(store, sink, logger, deadline, left === Infinity ? 600_000 : left + 5_000);
+    return { ...delivery, statements: store.statements, roundTrips: store.roundTrips };
+  } catch (err) {
+    const message = errorText(err);
+    logger.error("failed to deliver audit entries for ai providers", { error: message });
+    const kept = outbox ? "; the entries stay in ai_provider_audit and are delivered by the next run" : "";
+    return {
+      delivered: 0,
+      failures: [{ resourceType: "ai_provider", resourceId: "", message: `${message}${kept}` }],
+      statements: store.statements,
+      roundTrips: store.roundTrips,
+    };
+  }
 }

@@ -306,3 +306,36 @@ test("a row the API changes while the adoption waits to write fails it with conf
     assert.equal(n, 0, "no audit entry for a write that did not happen");
   });
 });
+
+test("a deadline that passes while adopt waits for lock 10 rejects with timeout, writes nothing, and leaves the host's connection outside any transaction", async () => {
+  await withDatabase(async (db) => {
+    await seedAIProvidersFromEnv(db.sql, { env: ENV });
+    await db.sql`update ai_providers set base_url = 'https://old.example/v1' where name = 'main-openai'`;
+    const before = await snapshot(db.sql);
+    const client = db.connect({ max: 1 });
+    const [{ pid }] = await client<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const held = await holdSeedLock(db);
+    try {
+      const err = await adoptProviders(client, ["main-openai"], { env: ENV, timeoutMs: 300, lockTimeoutMs: 0 }).then(() => null, (e) => e);
+      assert.ok(err instanceof SeedError, String(err));
+      assert.equal(err.code, "timeout");
+      assert.match(err.message, /^adopt the environment's values for AI providers: did not finish within its deadline/);
+    } finally {
+      await held.release();
+    }
+    // The one connection of the host's pool comes back idle, outside the adoption's transaction and without lock 10.
+    let state = "";
+    for (let i = 0; i < 200 && state !== "idle"; i++) {
+      const rows = await db.sql<{ state: string; locks: number }[]>`select a.state,
+          (select count(*)::int from pg_locks l where l.pid = a.pid and l.locktype = 'advisory') as locks
+        from pg_stat_activity a where a.pid = ${pid}`;
+      state = rows[0]?.state ?? "";
+      if (state === "idle") assert.equal(rows[0].locks, 0);
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(state, "idle");
+    const [{ same }] = await client<{ same: boolean }[]>`select pg_backend_pid() = ${pid} as same`;
+    assert.equal(same, true, "the same connection serves the host's next query");
+    assert.deepEqual(await snapshot(db.sql), before);
+  });
+});
