@@ -10,7 +10,7 @@ import { errorText } from "./_store.ts";
 import { SeedError } from "./errors.ts";
 
 const PERMISSION_HINT =
-  "grant the seed's role the rights the README lists (SELECT and INSERT on ai_providers, ai_provider_keys and ai_provider_audit, UPDATE on ai_provider_audit)";
+  "grant the seed's role the rights the README lists (SELECT and INSERT on ai_providers, ai_provider_keys and ai_provider_audit, UPDATE on ai_provider_audit, and UPDATE on ai_providers to adopt or restore)";
 
 /**
  * Maps an error to a {@link SeedError}; a `SeedError` passes through.

@@ -3,7 +3,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decryptValue, encodeBase64, importEncryptionKey, keyDigest } from "../lib/_dbcrypt.ts";
-import { adoptProviders, ConfigError, DriftError, LockTimeoutError, memoryAuditSink, seedAIProvidersFromEnv, SeedError } from "../mod.ts";
+import {
+  adoptProviders,
+  ConfigError,
+  DriftError,
+  LockTimeoutError,
+  memoryAuditSink,
+  restoreProviders,
+  seedAIProvidersFromEnv,
+  SeedError,
+} from "../mod.ts";
 import { captureLogger, snapshot, type Sql, withDatabase } from "./_db.ts";
 import { holdSeedLock } from "./_lock.ts";
 
@@ -337,5 +346,36 @@ test("a deadline that passes while adopt waits for lock 10 rejects with timeout,
     const [{ same }] = await client<{ same: boolean }[]>`select pg_backend_pid() = ${pid} as same`;
     assert.equal(same, true, "the same connection serves the host's next query");
     assert.deepEqual(await snapshot(db.sql), before);
+  });
+});
+
+test("adopt and restore under the seed's role need UPDATE on ai_providers: without it permission_denied naming the right, nothing written; with it both work", async () => {
+  await withDatabase(async (db) => {
+    await seedAIProvidersFromEnv(db.sql, { env: ENV });
+    await db.sql`update ai_providers set base_url = 'https://old.example/v1' where name = 'main-openai'`;
+    const before = await snapshot(db.sql);
+    const seeder = `adopter_${db.name.slice(-12)}`;
+    try {
+      await db.sql.unsafe(`create role ${seeder} login password 'adopter';
+        grant usage on schema public to ${seeder};
+        grant select, insert on ai_providers, ai_provider_keys, ai_provider_audit to ${seeder};
+        grant update (claim, claimed_until, delivered_at) on ai_provider_audit to ${seeder};
+        grant select on dbcrypt_keys to ${seeder}`);
+      const u = new URL(db.url);
+      const sql = db.connect({ host: u.hostname, port: Number(u.port), database: db.name, username: seeder, password: "adopter" });
+      const err = await adoptProviders(sql, ["main-openai"], { env: ENV }).then(() => null, (e) => e);
+      assert.ok(err instanceof SeedError, String(err));
+      assert.equal(err.code, "permission_denied");
+      assert.match(err.message, /permission denied for table ai_providers .*UPDATE on ai_providers to adopt or restore/);
+      assert.deepEqual(await snapshot(db.sql), before);
+
+      await db.sql.unsafe(`grant update on ai_providers to ${seeder}`);
+      assert.equal((await adoptProviders(sql, ["main-openai"], { env: ENV })).written, true);
+      await db.sql`update ai_providers set deleted = true, enabled = false where name = 'aws-claude'`;
+      assert.equal((await restoreProviders(sql, ["aws-claude"])).written, true);
+    } finally {
+      await db.sql.unsafe(`drop owned by ${seeder} cascade`).catch(() => {});
+      await db.sql.unsafe(`drop role if exists ${seeder}`).catch(() => {});
+    }
   });
 });
