@@ -37,9 +37,9 @@ export function lockOptions(
   checkMs("lockTimeoutMs", lockTimeoutMs, problems);
   checkMs("timeoutMs", timeoutMs, problems);
   const applicationName = options.applicationName === undefined ? SEED_APPLICATION_NAME : options.applicationName;
-  // deno-lint-ignore no-control-regex
   if (
-    applicationName !== null && (typeof applicationName !== "string" || applicationName.length > 63 || /[\x00-\x1f]/.test(applicationName))
+    applicationName !== null &&
+    (typeof applicationName !== "string" || applicationName.length > 63 || [...applicationName].some((c) => c < " "))
   ) {
     problems.push("applicationName must be a string of at most 63 characters without control characters, or null");
   }
