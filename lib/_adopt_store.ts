@@ -22,7 +22,8 @@
 import type postgres from "postgres";
 import { Deadline } from "./_deadline.ts";
 import { deliverFromMemory, deliverFromTable, type Delivery } from "./_deliver.ts";
-import { type DbcryptKeyRow, errorText, literal, type NewAuditRow, type NewDbcryptKey, type RawProviderRow, Store } from "./_store.ts";
+import { type DbcryptKeyRow, type NewAuditRow, type NewDbcryptKey, type RawProviderRow, Store } from "./_store.ts";
+import { errorText, literal } from "./_transaction.ts";
 import type { AuditEntry, AuditSink } from "./audit.ts";
 import { ConfigError, LockTimeoutError, SeedError } from "./errors.ts";
 import type { Logger } from "./logger.ts";

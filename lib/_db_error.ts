@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { errorText } from "./_store.ts";
+import { errorText } from "./_transaction.ts";
 import { SeedError } from "./errors.ts";
 
 const PERMISSION_HINT =

@@ -9,7 +9,7 @@
  */
 import type postgres from "postgres";
 import type { Deadline } from "./_deadline.ts";
-import { literal } from "./_store.ts";
+import { literal } from "./_transaction.ts";
 import { LockTimeoutError, SeedError } from "./errors.ts";
 import { LOCK_ID_AI_PROVIDERS_ENV_SEED, type Sql } from "./types.ts";
 

@@ -21,33 +21,15 @@
  * Every statement is bounded on the server too (`statement_timeout`,
  * `lock_timeout`, `idle_in_transaction_session_timeout` set to what is left
  * of the deadline), so when the client gives up it never sends a cancel
- * request: one names a backend, not a statement, and could cancel the
- * host's next query on a connection that was given back.
+ * request. The transaction under lock 10, and the helpers the statements
+ * are written with, are `_transaction.ts`'s, shared with adopt, restore
+ * and the encryption rewrites.
  *
  * @module
  */
-import type postgres from "postgres";
 import { Deadline } from "./_deadline.ts";
-import { LockTimeoutError, SeedError } from "./errors.ts";
-import { LOCK_ID_AI_PROVIDERS_ENV_SEED, MAX_TIMEOUT_MS, type Sql } from "./types.ts";
-
-// The client's own typings, for the calls below.
-// deno-lint-ignore no-explicit-any
-type Client = postgres.Sql<any>;
-// deno-lint-ignore no-explicit-any
-type Reserved = postgres.ReservedSql<any>;
-/** A query in flight: what the store settles. */
-type PendingQuery = PromiseLike<unknown> & { catch(f: (e: unknown) => void): unknown };
-
-/**
- * A Postgres string literal holding `text` exactly, whatever
- * `standard_conforming_strings` says: an `E''` literal with backslashes
- * and quotes doubled. The only way a value enters a statement.
- */
-export function literal(text: string): string {
-  // One pass, one copy: a seed's documents run to megabytes.
-  return `E'${text.replace(/[\\']/g, (c) => c + c)}'`;
-}
+import { bounded, CountingStore, jsonLiteral, jsonOf, lastRows, literal, lockConnection, Locked, lockFreeRead } from "./_transaction.ts";
+import { LOCK_ID_AI_PROVIDERS_ENV_SEED, MAX_TIMEOUT_MS } from "./types.ts";
 
 /** A row of `ai_providers`, as read: any column may hold what another writer put there. */
 export interface RawProviderRow {
@@ -152,7 +134,8 @@ const SETTLE_GRACE_MS = 5_000;
 /** The tables whose columns a read reports. */
 const TABLES = ["ai_providers", "ai_provider_keys", "ai_provider_audit", "dbcrypt_keys"] as const;
 
-const COLUMNS_JSON =
+/** `table.column` → type, for {@link TABLES}, as one JSON object. */
+export const COLUMNS_JSON =
   `(select coalesce(json_object_agg(a.attrelid::regclass::text || '.' || a.attname, a.atttypid::regtype::text), '{}'::json)
     from pg_attribute a
     where a.attrelid in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")}) and a.attnum > 0 and not a.attisdropped)`;
@@ -167,7 +150,8 @@ const PROVIDERS_JSON = `(select coalesce(json_agg(json_build_object('id', p.id::
 const AUDIT_PENDING = `case when to_regclass('ai_provider_audit') is null then null else
     (xpath('/row/n/text()', query_to_xml('select count(*) as n from ai_provider_audit where delivered_at is null', false, true, '')))[1]::text::int end`;
 
-const DBCRYPT_KEYS_JSON = `(select coalesce(json_agg(json_build_object('number', k.number, 'active_key_digest', k.active_key_digest,
+/** The rows of `dbcrypt_keys` by number, as one JSON array. */
+export const DBCRYPT_KEYS_JSON = `(select coalesce(json_agg(json_build_object('number', k.number, 'active_key_digest', k.active_key_digest,
       'revoked_key_digest', k.revoked_key_digest) order by k.number), '[]'::json) from dbcrypt_keys k)`;
 
 function readStatement(options: { columns: boolean; auditPending: boolean; dbcryptKeys: boolean }): string {
@@ -179,65 +163,33 @@ function readStatement(options: { columns: boolean; auditPending: boolean; dbcry
 }
 
 function decodeSnapshot(result: unknown): Snapshot {
-  const rows = result as Uint8Array[][];
-  const doc = JSON.parse(new TextDecoder().decode(rows[0][0])) as {
+  const doc = jsonOf<{
     pid: number;
     columns: Record<string, string> | null;
     providers: RawProviderRow[];
     audit_pending: number | null;
     dbcrypt_keys: DbcryptKeyRow[] | null;
-  };
+  }>(result);
   return { pid: doc.pid, columns: doc.columns, rows: doc.providers, auditPending: doc.audit_pending, dbcryptKeys: doc.dbcrypt_keys };
 }
 
-/** Prefixes `statement` with a transaction-local `statement_timeout` (a multi-statement message is one implicit transaction). */
-function bounded(statement: string, ms: number): string {
-  return `select set_config('statement_timeout', '${ms}ms', true);\n${statement}`;
-}
-
-/** The last statement's rows of a multi-statement message read raw. */
-function lastRows(result: unknown): Uint8Array[][] {
-  return (result as Uint8Array[][][]).at(-1)!;
-}
-
-function settingsStatement(values: Record<string, string | null>): string {
-  const calls = Object.entries(values).map(([name, value]) =>
-    value === null ? `set_config('${name}', current_setting('${name}'), true)` : `set_config('${name}', ${literal(value)}, true)`
-  );
-  return `select ${calls.join(", ")}`;
-}
-
-// Fired-and-forgotten promises must never become unhandled rejections.
-function settle(queries: PendingQuery[]): Promise<PromiseSettledResult<unknown>[]> {
-  return Promise.allSettled(queries);
-}
-
-// The first failure, preferring the server's own reason (an ErrorResponse
-// with a SQLSTATE, e.g. 57P01) over the client's CONNECTION_CLOSED that a
-// dying connection gives the statements behind it.
-function firstFailure(results: PromiseSettledResult<unknown>[]): unknown {
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason);
-  return failed.find(hasSqlState) ?? failed[0];
+/**
+ * Registers a key in `dbcrypt_keys` (number = highest + 1) before any value
+ * it encrypts, in the same transaction, and safe against another writer:
+ * under lock 10 only Coder itself could race, and `on conflict` absorbs that.
+ */
+export function registerKeyStatement(key: NewDbcryptKey): string {
+  return `insert into dbcrypt_keys (number, active_key_digest, test)
+      select coalesce(max(number), 0) + 1, ${literal(key.digest)}, ${literal(key.test)} from dbcrypt_keys
+      on conflict do nothing`;
 }
 
 /** The statements of one seed or plan, with their cost. */
-export class Store {
-  /** Statements sent. */
-  statements = 0;
-  /** Round trips waited for. */
-  roundTrips = 0;
-  private readonly sql: Client;
-  private readonly deadline: Deadline;
+export class Store extends CountingStore {
   // When the lock wait budget (lockTimeoutMs) ends: it bounds every wait
   // before the lock is granted, a pooler's queue for a server connection
   // included, which no server-side setting can see.
   private lockBudgetEnd = Infinity;
-
-  /** Wraps the host's client; `deadline` bounds every call. */
-  constructor(sql: Sql, deadline: Deadline) {
-    this.sql = sql as unknown as Client;
-    this.deadline = deadline;
-  }
 
   /**
    * One lock-free read, in one round trip: the columns of the tables, every
@@ -248,92 +200,33 @@ export class Store {
    */
   async read(options: { columns: boolean; auditPending: boolean; lockTimeoutMs: number }): Promise<Snapshot> {
     this.lockBudgetEnd = options.lockTimeoutMs === 0 ? Infinity : performance.now() + options.lockTimeoutMs;
-    const wait = Math.min(options.lockTimeoutMs === 0 ? Infinity : options.lockTimeoutMs, this.deadline.remaining());
-    const settings = settingsStatement({
-      lock_timeout: `${wait === Infinity ? 0 : Math.max(1, Math.ceil(wait))}ms`,
-      statement_timeout: `${this.deadline.serverMs()}ms`,
-    });
-    const query = this.sql.unsafe(
-      `${settings}; ${readStatement({ columns: options.columns, auditPending: options.auditPending, dbcryptKeys: false })}`,
+    const statement = readStatement({ columns: options.columns, auditPending: options.auditPending, dbcryptKeys: false });
+    return decodeSnapshot(
+      await lockFreeRead(this.sql, this.deadline, this, statement, { lockTimeoutMs: options.lockTimeoutMs, doing: "read ai_providers" }),
     );
-    this.statements += 2;
-    this.roundTrips++;
-    const limit = wait < this.deadline.remaining()
-      ? { ms: wait + 250, error: () => new LockTimeoutError(options.lockTimeoutMs, null) }
-      : undefined;
-    const results = await this.deadline.race(query.raw(), "read ai_providers", undefined, limit) as unknown as unknown[];
-    return decodeSnapshot(results.at(-1));
   }
 
   /**
    * Opens the seed's transaction on a reserved connection and, in one round
    * trip, sets its timeouts and name, takes advisory lock 10 and reads the
-   * rows again under it. Bounded by the deadline and, for the lock, by
-   * `lockTimeoutMs` on both sides: the server's `lock_timeout`, and a
-   * client-side limit that also covers a pooler's queue for a server
-   * connection.
+   * rows again under it (`_transaction.ts`: lockConnection). The lock wait
+   * budget started with the read before it.
    *
    * @throws {LockTimeoutError} (without its holder; see {@link Store.lockHolder})
    */
   async lock(settings: LockSettings, options: { dbcryptKeys: boolean; auditPending?: boolean }): Promise<LockedTransaction> {
-    const reserving = this.sql.reserve();
-    const conn = await this.deadline.race(reserving, "wait for a database connection", () => {
-      reserving.then((c) => c.release(), () => {});
-    });
-    const lockMs = settings.lockTimeoutMs === 0
-      ? Infinity
-      : Math.max(1, Math.min(settings.lockTimeoutMs, this.lockBudgetEnd - performance.now()));
-    const left = this.deadline.remaining();
-    const serverLockMs = Math.min(lockMs, left);
-    const server = this.deadline.serverMs();
-    // One Query message: the four statements leave in one write, so the
-    // lock costs one round trip whatever the client's write batching.
-    const query = conn.unsafe([
-      // Read committed whatever the session's default: under repeatable
-      // read the snapshot would be taken before the lock is granted, and
-      // the read "under the lock" would miss what the previous holder wrote.
-      "begin isolation level read committed",
-      settingsStatement({
-        lock_timeout: `${serverLockMs === Infinity ? 0 : Math.max(1, Math.ceil(serverLockMs))}ms`,
-        // The server lets go by itself if this client stalls or vanishes:
-        // a statement may not outlive the deadline, nor may the transaction
-        // sit idle (holding lock 10) past it.
-        statement_timeout: `${server}ms`,
-        idle_in_transaction_session_timeout: `${server}ms`,
-        application_name: settings.applicationName,
+    return new LockedTransaction(
+      await lockConnection(this.sql, this.deadline, this, {
+        lockTimeoutMs: settings.lockTimeoutMs,
+        lockBudgetEnd: this.lockBudgetEnd,
+        applicationName: settings.applicationName,
+        reads: [readStatement({ columns: true, auditPending: options.auditPending ?? false, dbcryptKeys: options.dbcryptKeys })],
+        decode: (results) => decodeSnapshot(results.at(-1)),
+        doing: "commit the seed",
+        ifUnknown:
+          "the providers may or may not have been inserted. Run the seed again: it inserts only what is missing and delivers any audit entry left undelivered",
       }),
-      `select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`,
-      readStatement({ columns: true, auditPending: options.auditPending ?? false, dbcryptKeys: options.dbcryptKeys }),
-    ].join(";\n")).raw();
-    const queries: PendingQuery[] = [query];
-    this.statements += 4;
-    this.roundTrips++;
-    const tx = new LockedTransaction(conn, this, this.deadline);
-    // The client-side lock limit: a little over lock_timeout, so the
-    // server's own timeout (which names the holder) normally comes first.
-    const limit = lockMs < left ? { ms: lockMs + 250, error: () => new LockTimeoutError(settings.lockTimeoutMs, null) } : undefined;
-    const results = await this.deadline.race(settle(queries), "wait for the AI provider seed lock", () => tx.abandon(queries), limit);
-    const failure = firstFailure(results);
-    if (failure !== undefined) {
-      // An ERROR leaves the connection usable and the transaction to roll
-      // back; after a FATAL or a broken connection there is nothing to roll
-      // back, and writing to it would fail inside the client.
-      if (connectionAlive(failure)) await tx.rollback();
-      else tx.forget();
-      if ((failure as { code?: unknown })?.code === "55P03") {
-        // lock_timeout expired: the lock's own limit, or the deadline's when that came first.
-        if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
-        throw new LockTimeoutError(settings.lockTimeoutMs, null);
-      }
-      throw failure;
-    }
-    try {
-      tx.snapshot = decodeSnapshot((results[0] as PromiseFulfilledResult<unknown[]>).value.at(-1));
-    } catch (err) {
-      await tx.rollback();
-      throw err;
-    }
-    return tx;
+    );
   }
 
   /**
@@ -344,28 +237,18 @@ export class Store {
   async lockHolder(): Promise<
     { pid: number; applicationName: string; state: string | null; heldForMs: number | null } | null
   > {
-    try {
-      const query = this.sql.unsafe(bounded(
-        `select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
+    const doc = await this.holder<{ pid: number; application_name: string | null; state: string | null; held_for_ms: number | null }>(
+      `select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
           'state', a.state, 'held_for_ms', (extract(epoch from clock_timestamp() - a.xact_start) * 1000)::float8)
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
         where l.locktype = 'advisory' and l.granted
           and l.database = (select oid from pg_database where datname = current_database())
           and l.classid = 0 and l.objid = ${LOCK_ID_AI_PROVIDERS_ENV_SEED} and l.objsubid = 1
         order by a.xact_start nulls last limit 1), 'null'::json)::text`,
-        1_000,
-      ));
-      this.statements += 2;
-      this.roundTrips++;
-      const rows = lastRows(
-        await this.deadline.race(query.raw(), "read the lock holder", undefined, { ms: 1_000, error: () => new Error("no answer") }),
-      );
-      const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
-      if (doc === null) return null;
-      return { pid: doc.pid, applicationName: doc.application_name ?? "", state: doc.state, heldForMs: doc.held_for_ms };
-    } catch {
-      return null;
-    }
+      "read the lock holder",
+    );
+    if (doc === null) return null;
+    return { pid: doc.pid, applicationName: doc.application_name ?? "", state: doc.state, heldForMs: doc.held_for_ms };
   }
 
   /**
@@ -374,27 +257,30 @@ export class Store {
    * transaction")`), for a read that timed out behind it.
    */
   async tableLockHolder(): Promise<string | null> {
-    try {
-      const query = this.sql.unsafe(bounded(
-        `select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
+    const doc = await this.holder<{ pid: number; application_name: string | null; state: string | null; mode: string }>(
+      `select coalesce((select json_build_object('pid', a.pid, 'application_name', a.application_name,
           'state', a.state, 'mode', l.mode)
         from pg_locks l join pg_stat_activity a on a.pid = l.pid
         where l.locktype = 'relation' and l.granted and l.pid <> pg_backend_pid()
           and l.relation in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")})
           and l.mode in ('AccessExclusiveLock', 'ExclusiveLock')
         limit 1), 'null'::json)::text`,
-        1_000,
-      ));
+      "read the table lock holder",
+    );
+    if (doc === null) return null;
+    return `pid ${doc.pid} (application_name ${JSON.stringify(doc.application_name ?? "")}, state ${
+      JSON.stringify(doc.state ?? "unknown")
+    }, holding ${doc.mode})`;
+  }
+
+  // One statement naming a lock's holder, bounded to a second on both
+  // sides; `null` when nobody holds it any more or it cannot be read.
+  private async holder<T>(statement: string, doing: string): Promise<T | null> {
+    try {
+      const query = this.sql.unsafe(bounded(statement, 1_000));
       this.statements += 2;
       this.roundTrips++;
-      const rows = lastRows(
-        await this.deadline.race(query.raw(), "read the table lock holder", undefined, { ms: 1_000, error: () => new Error("no answer") }),
-      );
-      const doc = JSON.parse(new TextDecoder().decode(rows[0][0]));
-      if (doc === null) return null;
-      return `pid ${doc.pid} (application_name ${JSON.stringify(doc.application_name ?? "")}, state ${
-        JSON.stringify(doc.state ?? "unknown")
-      }, holding ${doc.mode})`;
+      return jsonOf(lastRows(await this.deadline.race(query.raw(), doing, undefined, { ms: 1_000, error: () => new Error("no answer") })));
     } catch {
       return null;
     }
@@ -419,8 +305,7 @@ export class Store {
     ));
     this.statements += 2;
     this.roundTrips++;
-    const rows = lastRows(await this.deadline.race(query.raw(), "claim audit entries"));
-    return JSON.parse(new TextDecoder().decode(rows[0][0]));
+    return jsonOf(lastRows(await this.deadline.race(query.raw(), "claim audit entries")));
   }
 
   /**
@@ -452,33 +337,13 @@ export class Store {
     // past the deadline, since without it the next start delivers those
     // entries again.
     const settling = new Deadline(Math.max(SETTLE_GRACE_MS, Math.ceil(Math.min(this.deadline.remaining(), MAX_TIMEOUT_MS))));
-    const rows = lastRows(await settling.race(query.raw(), "mark audit entries delivered"));
-    return (JSON.parse(new TextDecoder().decode(rows[0][0])) as { delivered: number }).delivered;
+    return jsonOf<{ delivered: number }>(lastRows(await settling.race(query.raw(), "mark audit entries delivered"))).delivered;
   }
-}
-
-// A lone surrogate has no UTF-8 form: Postgres would store U+FFFD for it,
-// but `json` rejects the escape `\ud800` JSON.stringify writes. Writing
-// U+FFFD here stores exactly what a text parameter would have.
-function wellFormed(text: string): string {
-  return (text as string & { toWellFormed(): string }).toWellFormed();
-}
-
-/** A JSON document as a string literal, with every string well-formed. */
-function jsonLiteral(value: unknown): string {
-  return literal(JSON.stringify(value, (_key, v) => (typeof v === "string" ? wellFormed(v) : v)));
 }
 
 function insertStatements(writes: Writes): string[] {
   const out: string[] = [];
-  if (writes.dbcryptKey !== null) {
-    // Registered before any value it encrypts, in the same transaction, and
-    // safe against another writer: under lock 10 only Coder itself could
-    // race, and `on conflict` absorbs that.
-    out.push(`insert into dbcrypt_keys (number, active_key_digest, test)
-      select coalesce(max(number), 0) + 1, ${literal(writes.dbcryptKey.digest)}, ${literal(writes.dbcryptKey.test)} from dbcrypt_keys
-      on conflict do nothing`);
-  }
+  if (writes.dbcryptKey !== null) out.push(registerKeyStatement(writes.dbcryptKey));
   const inline = writes.auditInline ?? null;
   if (writes.providers.length > 0 && inline === null) {
     out.push(`insert into ai_providers (id, type, name, display_name, enabled, base_url, settings, settings_key_id)
@@ -545,19 +410,10 @@ function insertStatements(writes: Writes): string[] {
 }
 
 /** The seed's open transaction on its reserved connection, holding lock 10. */
-export class LockedTransaction {
+export class LockedTransaction extends Locked<Snapshot> {
   /** The rows as read under the lock. */
-  snapshot!: Snapshot;
-  private readonly conn: Reserved;
-  private readonly store: Store;
-  private readonly deadline: Deadline;
-  private released = false;
-
-  /** Wraps a reserved connection on which `begin` was sent. */
-  constructor(conn: Reserved, store: Store, deadline: Deadline) {
-    this.conn = conn;
-    this.store = store;
-    this.deadline = deadline;
+  get snapshot(): Snapshot {
+    return this.read;
   }
 
   /**
@@ -569,170 +425,11 @@ export class LockedTransaction {
     if (writes.providers.length === 0 && writes.keys.length === 0 && writes.audit.length === 0 && writes.dbcryptKey === null) {
       // Nothing to write (a replica inserted it all meanwhile): end the
       // transaction without a commit whose answer could be lost.
-      await this.rollback();
+      await this.conn.rollback();
       return;
     }
-    const left = this.deadline.remaining();
-    if (left <= 0) {
-      // Sending a commit now could only end in commit_unknown.
-      await this.rollback();
-      throw this.deadline.expired("commit the seed");
-    }
-    // One Query message: what is left of the deadline for its statements
-    // (set again: statement_timeout holds per statement), the inserts, then
-    // the commit. If an insert fails the server skips the commit, and the
-    // transaction is rolled back below.
-    const server = this.deadline.serverMs();
-    const statements = [
-      settingsStatement({ statement_timeout: `${server}ms`, lock_timeout: `${server}ms` }),
-      ...insertStatements(writes),
-      "commit",
-    ];
-    const query = this.conn.unsafe(statements.join(";\n"));
-    const queries: PendingQuery[] = [query];
-    this.store.statements += statements.length;
-    this.store.roundTrips++;
-    let result: unknown;
-    try {
-      result = await this.deadline.race(query, "commit the seed", () => this.abandon(queries));
-    } catch (err) {
-      if ((err as { severity?: unknown })?.severity === "ERROR") {
-        // A statement failed: the commit never ran, so nothing was written.
-        await this.rollback();
-        throw err;
-      }
-      // The commit was sent and its outcome not seen: the connection
-      // failed, or the deadline passed.
-      if (!this.released) {
-        if (err instanceof SeedError) this.abandon([]);
-        else this.forget();
-      }
-      throw commitUnknown(err);
-    }
-    this.release();
-    const last = (Array.isArray(result) && statements.length > 1 ? result.at(-1) : result) as { command?: string } | undefined;
-    const tag = last?.command;
-    if (tag !== undefined && tag !== "COMMIT") {
-      throw new SeedError("database_error", `commit the seed: the server answered ${tag}; nothing was written`);
-    }
+    await this.conn.commit(insertStatements(writes), "commit the seed");
   }
-
-  /**
-   * Rolls back (bounded by the deadline) and gives the connection back
-   * once the server answered: a connection handed back earlier would run
-   * the host's next query inside this transaction. A connection that broke
-   * is left to the client, which replaces it.
-   */
-  async rollback(): Promise<void> {
-    if (this.released) return;
-    const query = this.conn.unsafe("rollback");
-    this.store.statements++;
-    this.store.roundTrips++;
-    try {
-      await this.deadline.race(query, "roll back", () => this.abandon([query]));
-      this.release();
-    } catch (err) {
-      if (err instanceof SeedError) return; // abandon() gives it back once the rollback settles
-      if (connectionAlive(err)) this.release();
-      else this.forget();
-    }
-  }
-
-  /**
-   * The deadline passed with statements in flight. Queue a `rollback` (it
-   * runs after them, in order) and give the connection back only when it
-   * settled, so the host's next query on this connection never runs inside
-   * our transaction; after a commit it is a harmless no-op. The seed itself
-   * does not wait for it.
-   *
-   * No cancel request is sent: it names the backend, not the statement,
-   * and may arrive once the connection serves the host's next query. The
-   * server ends the statements by itself (`statement_timeout` and
-   * `lock_timeout` are set to the deadline).
-   */
-  abandon(queries: PendingQuery[]): void {
-    for (const q of queries) q.catch(() => {});
-    if (this.released) return;
-    this.released = true;
-    this.conn.unsafe("rollback").then(
-      () => this.conn.release(),
-      (err: unknown) => {
-        if (connectionAlive(err)) this.conn.release();
-      },
-    );
-  }
-
-  /**
-   * The connection broke: do not give it back. postgres.js has already
-   * taken it out of service and replaces it; a dead connection handed back
-   * makes the client write to a closed socket from a timer (porsager/postgres#1208).
-   */
-  forget(): void {
-    this.released = true;
-  }
-
-  /** Gives the connection back (once). */
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.conn.release();
-  }
-}
-
-/**
- * Whether the connection survived `err`: a server ERROR leaves it usable;
- * a FATAL, a client-side CONNECTION_* error or a socket error does not.
- */
-function connectionAlive(err: unknown): boolean {
-  return (err as { severity?: unknown })?.severity === "ERROR";
-}
-
-function commitUnknown(err: unknown): SeedError {
-  const reason = err instanceof SeedError && err.code === "timeout"
-    ? "the deadline passed before the server answered"
-    : `the connection failed before the server answered (${errorText(err)})`;
-  return new SeedError(
-    "commit_unknown",
-    `commit the seed: the commit was sent but ${reason}, so the providers may or may not have been inserted. Run the seed again: it inserts only what is missing and delivers any audit entry left undelivered`,
-    // The cause keeps the sanitised message and the code: postgres.js keeps
-    // the statement (with its values) and the server's address on its errors.
-    { cause: Object.assign(new Error(errorText(err)), { code: (err as { code?: unknown })?.code }) },
-  );
-}
-
-function hasSqlState(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
-}
-
-// postgres.js names the server in connection errors ("connect ECONNREFUSED
-// 10.0.0.5:5432", "write CONNECTION_CLOSED db.internal:5432"): the address
-// is the operator's to know, not every log's.
-function withoutAddress(text: string): string {
-  return text
-    .replace(/postgres(?:ql)?:\/\/\S+/gi, "<database url>")
-    // "getaddrinfo ENOTFOUND db.internal": a host name without a port.
-    .replace(/\b(ENOTFOUND|EAI_AGAIN|EAI_FAIL|ENODATA)\s+\S+/g, "$1 <database>")
-    .replace(/\[[0-9a-f:.]+\](?::\d+)?/gi, "<database>")
-    // IPv6 without brackets (at least two colons between hex groups), with or without a port.
-    .replace(/\b(?:[0-9a-f]{1,4}:){2,7}(?::?[0-9a-f]{0,4})*(?:%\w+)?\b/gi, "<database>")
-    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, "<database>")
-    .replace(/\b[a-z0-9-]+(?:\.[a-z0-9-]+)*:\d{2,5}\b/gi, "<database>")
-    // 28P01 and friends name the role: `for user "admin"`, `role "admin"`.
-    .replace(/\b(user|role) "[^"]*"/g, "$1 <user>")
-    // TLS: "Hostname/IP does not match certificate's altnames: Host: db.internal. is not in the cert's altnames: DNS:…"
-    .replace(/(Host: )\S+/g, "$1<database>")
-    .replace(/(DNS:|IP Address:)\S+/g, "$1<database>");
-}
-
-/**
- * A database error's message with its SQLSTATE, without parameters, query
- * text, host, port or credentials.
- */
-export function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return withoutAddress(String(err));
-  const code = (err as { code?: unknown }).code;
-  return withoutAddress(hasSqlState(err) ? `${err.message} [SQLSTATE ${code}]` : err.message);
 }
 
 export { TABLES };

@@ -5,7 +5,8 @@
  */
 import { databaseError } from "./_db_error.ts";
 import { Deadline } from "./_deadline.ts";
-import { literal, Store } from "./_store.ts";
+import { Store } from "./_store.ts";
+import { literal } from "./_transaction.ts";
 import { LockTimeoutError, SeedError } from "./errors.ts";
 import { lockOptions } from "./_options.ts";
 import { AI_PROVIDER_NAME_PATTERN, AI_PROVIDER_TYPES, LOCK_ID_AI_PROVIDERS_ENV_SEED, SEED_APPLICATION_NAME, type Sql } from "./types.ts";
