@@ -6,7 +6,8 @@
  * and read raw, each phase one Query message (begin, settings, lock 10 and
  * the read under it; then the writes and the commit), and every statement
  * bounded on the server by what is left of the deadline, so no cancel
- * request is ever sent.
+ * request is ever sent. The transaction is `_transaction.ts`'s, as the
+ * seed's is.
  *
  * The writes are guarded: an update names the values it read under the
  * lock, and when a row no longer has them (the API changed or deleted it
@@ -19,22 +20,23 @@
  *
  * @module
  */
-import type postgres from "postgres";
-import { Deadline } from "./_deadline.ts";
+import type { Deadline } from "./_deadline.ts";
 import { deliverFromMemory, deliverFromTable, type Delivery } from "./_deliver.ts";
-import { type DbcryptKeyRow, type NewAuditRow, type NewDbcryptKey, type RawProviderRow, Store } from "./_store.ts";
-import { errorText, literal } from "./_transaction.ts";
+import {
+  COLUMNS_JSON,
+  DBCRYPT_KEYS_JSON,
+  type DbcryptKeyRow,
+  type NewAuditRow,
+  type NewDbcryptKey,
+  type RawProviderRow,
+  registerKeyStatement,
+  Store,
+} from "./_store.ts";
+import { CountingStore, errorText, jsonLiteral, jsonOf, literal, lockConnection, Locked, lockFreeRead } from "./_transaction.ts";
 import type { AuditEntry, AuditSink } from "./audit.ts";
 import { ConfigError, LockTimeoutError, SeedError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { LOCK_ID_AI_PROVIDERS_ENV_SEED, type Sql } from "./types.ts";
-
-// deno-lint-ignore no-explicit-any
-type Client = postgres.Sql<any>;
-// deno-lint-ignore no-explicit-any
-type Reserved = postgres.ReservedSql<any>;
-/** A query in flight. */
-type PendingQuery = PromiseLike<unknown> & { catch(f: (e: unknown) => void): unknown };
+import type { Sql } from "./types.ts";
 
 /** A row of `ai_providers` with a name asked for, as read. */
 export interface NamedRow extends RawProviderRow {
@@ -91,42 +93,6 @@ export function isRowChanged(err: unknown): boolean {
   return (err as { code?: unknown })?.code === "22P02" && String((err as Error)?.message).includes(CHANGED);
 }
 
-/** The deadline of an adoption or restoration, whose expiry names the call and the step. */
-export class CallDeadline extends Deadline {
-  private readonly call: string;
-
-  /** Starts the clock now; `call` names the call in the expiry's message. */
-  constructor(timeoutMs: number, call: string) {
-    super(timeoutMs);
-    this.call = call;
-  }
-
-  /** The error a wait that outlives the deadline rejects with. */
-  override expired(step: string): SeedError {
-    return new SeedError(
-      "timeout",
-      `${this.call}: did not finish within its deadline (timeoutMs ${this.timeoutMs} ms; the step was: ${step}); the server ends its statements and transaction by itself, so nothing was written. Retry, or raise timeoutMs (0 for none)`,
-    );
-  }
-}
-
-const TABLES = ["ai_providers", "ai_provider_keys", "ai_provider_audit", "dbcrypt_keys"];
-
-const COLUMNS_JSON =
-  `(select coalesce(json_object_agg(a.attrelid::regclass::text || '.' || a.attname, a.atttypid::regtype::text), '{}'::json)
-    from pg_attribute a
-    where a.attrelid in (${TABLES.map((t) => `to_regclass('${t}')`).join(", ")}) and a.attnum > 0 and not a.attisdropped)`;
-
-const DBCRYPT_KEYS_JSON = `(select coalesce(json_agg(json_build_object('number', k.number, 'active_key_digest', k.active_key_digest,
-      'revoked_key_digest', k.revoked_key_digest) order by k.number), '[]'::json) from dbcrypt_keys k)`;
-
-// A lone surrogate has no UTF-8 form and `json` rejects its escape: write U+FFFD, as a text parameter would.
-function jsonLiteral(value: unknown): string {
-  return literal(
-    JSON.stringify(value, (_key, v) => (typeof v === "string" ? (v as string & { toWellFormed(): string }).toWellFormed() : v)),
-  );
-}
-
 function readStatement(names: readonly string[], dbcryptKeys: boolean): string {
   return `select json_build_object('pid', pg_backend_pid(), 'columns', ${COLUMNS_JSON},
     'providers', (select coalesce(json_agg(json_build_object('id', p.id::text, 'name', p.name, 'type', p.type::text,
@@ -138,29 +104,13 @@ function readStatement(names: readonly string[], dbcryptKeys: boolean): string {
 }
 
 function decodeSnapshot(result: unknown): NamedSnapshot {
-  const doc = JSON.parse(new TextDecoder().decode((result as Uint8Array[][])[0][0])) as {
+  const doc = jsonOf<{
     pid: number;
     columns: Record<string, string>;
     providers: NamedRow[];
     dbcrypt_keys: DbcryptKeyRow[] | null;
-  };
+  }>(result);
   return { pid: doc.pid, columns: doc.columns, rows: doc.providers, auditPending: null, dbcryptKeys: doc.dbcrypt_keys };
-}
-
-function settingsStatement(values: Record<string, string | null>): string {
-  const calls = Object.entries(values).map(([name, value]) =>
-    value === null ? `set_config('${name}', current_setting('${name}'), true)` : `set_config('${name}', ${literal(value)}, true)`
-  );
-  return `select ${calls.join(", ")}`;
-}
-
-/** Whether the connection survived `err`: a server ERROR leaves it usable; a FATAL or a socket error does not. */
-function connectionAlive(err: unknown): boolean {
-  return (err as { severity?: unknown })?.severity === "ERROR";
-}
-
-function timeoutSetting(ms: number): string {
-  return `${ms === Infinity ? 0 : Math.max(1, Math.ceil(ms))}ms`;
 }
 
 // A statement that fails (so the server skips the commit behind it) when
@@ -174,10 +124,7 @@ function guarded(cte: string, n: number): string {
 function writeStatements(writes: NamedWrites): string[] {
   const out: string[] = [];
   if (writes.dbcryptKey !== null) {
-    // Registered before any value it encrypts, as the seed does; under lock 10 only Coder could race, and `on conflict` absorbs that.
-    out.push(`insert into dbcrypt_keys (number, active_key_digest, test)
-      select coalesce(max(number), 0) + 1, ${literal(writes.dbcryptKey.digest)}, ${literal(writes.dbcryptKey.test)} from dbcrypt_keys
-      on conflict do nothing`);
+    out.push(registerKeyStatement(writes.dbcryptKey));
   }
   if (writes.updates.length > 0) {
     out.push(`with u as (update ai_providers p set type = r.type::ai_provider_type, base_url = r.base_url, settings = r.settings,
@@ -207,40 +154,23 @@ function writeStatements(writes: NamedWrites): string[] {
 }
 
 /** The statements of one adoption or restoration, with their cost. */
-export class NamedStore {
-  /** Statements sent. */
-  statements = 0;
-  /** Round trips waited for. */
-  roundTrips = 0;
-  private readonly sql: Client;
-  private readonly deadline: Deadline;
-
-  /** Wraps the host's client; `deadline` bounds every call. */
-  constructor(sql: Sql, deadline: Deadline) {
-    this.sql = sql as unknown as Client;
-    this.deadline = deadline;
-  }
-
+export class NamedStore extends CountingStore {
   /**
    * One lock-free read of the named rows, in one round trip (the dry run).
    * `lock_timeout` and `statement_timeout` hold for it alone, so a
    * migration's lock on the tables makes it fail fast (SQLSTATE 55P03).
    */
   async read(names: readonly string[], lockTimeoutMs: number): Promise<NamedSnapshot> {
-    const wait = Math.min(lockTimeoutMs === 0 ? Infinity : lockTimeoutMs, this.deadline.remaining());
-    const settings = settingsStatement({ lock_timeout: timeoutSetting(wait), statement_timeout: `${this.deadline.serverMs()}ms` });
-    const query = this.sql.unsafe(`${settings}; ${readStatement(names, false)}`);
-    this.statements += 2;
-    this.roundTrips++;
-    const limit = wait < this.deadline.remaining() ? { ms: wait + 250, error: () => new LockTimeoutError(lockTimeoutMs, null) } : undefined;
-    const results = await this.deadline.race(query.raw(), "read ai_providers", undefined, limit) as unknown as unknown[];
-    return decodeSnapshot(results.at(-1));
+    return decodeSnapshot(
+      await lockFreeRead(this.sql, this.deadline, this, readStatement(names, false), { lockTimeoutMs, doing: "read ai_providers" }),
+    );
   }
 
   /**
    * Opens the transaction on a reserved connection and, in one round trip,
    * sets its timeouts and name, takes advisory lock 10 and reads the named
-   * rows under it.
+   * rows under it (`_transaction.ts`: lockConnection; read committed, so the
+   * guarded updates see what the previous holder changed).
    *
    * @throws {LockTimeoutError} (without its holder) when the lock is not granted in time.
    */
@@ -249,182 +179,36 @@ export class NamedStore {
     names: readonly string[],
     options: { dbcryptKeys: boolean; doing: string },
   ): Promise<NamedTransaction> {
-    const reserving = this.sql.reserve();
-    const conn = await this.deadline.race(reserving, "wait for a database connection", () => {
-      reserving.then((c) => c.release(), () => {});
-    });
-    const lockMs = settings.lockTimeoutMs === 0 ? Infinity : settings.lockTimeoutMs;
-    const left = this.deadline.remaining();
-    const serverLockMs = Math.min(lockMs, left);
-    const server = this.deadline.serverMs();
-    const query = conn.unsafe([
-      // Read committed whatever the session's default: under repeatable
-      // read the snapshot would predate the lock, and the guarded updates
-      // would fail on rows the previous holder changed.
-      "begin isolation level read committed",
-      settingsStatement({
-        lock_timeout: timeoutSetting(serverLockMs),
-        // The server lets go by itself if this client stalls or vanishes.
-        statement_timeout: `${server}ms`,
-        idle_in_transaction_session_timeout: `${server}ms`,
-        application_name: settings.applicationName,
+    return new NamedTransaction(
+      await lockConnection(this.sql, this.deadline, this, {
+        lockTimeoutMs: settings.lockTimeoutMs,
+        lockBudgetEnd: Infinity,
+        applicationName: settings.applicationName,
+        reads: [readStatement(names, options.dbcryptKeys)],
+        decode: (results) => decodeSnapshot(results.at(-1)),
+        doing: options.doing,
+        ifUnknown:
+          "the change may or may not have been written. Read the rows (planSeed), or run it again: what is done already is reported unchanged or refused, and nothing is written twice",
       }),
-      `select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`,
-      readStatement(names, options.dbcryptKeys),
-    ].join(";\n")).raw();
-    const queries: PendingQuery[] = [query];
-    this.statements += 4;
-    this.roundTrips++;
-    const tx = new NamedTransaction(conn, this, this.deadline, options.doing);
-    const limit = lockMs < left ? { ms: lockMs + 250, error: () => new LockTimeoutError(settings.lockTimeoutMs, null) } : undefined;
-    const results = await this.deadline.race(
-      Promise.allSettled(queries),
-      "wait for the AI provider seed lock",
-      () => tx.abandon(queries),
-      limit,
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected")?.reason;
-    if (failed !== undefined) {
-      // An ERROR leaves the connection usable and the transaction to roll
-      // back; after a FATAL or a broken connection there is nothing to roll back.
-      if (connectionAlive(failed)) await tx.rollback();
-      else tx.forget();
-      if ((failed as { code?: unknown })?.code === "55P03") {
-        if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
-        throw new LockTimeoutError(settings.lockTimeoutMs, null);
-      }
-      throw failed;
-    }
-    try {
-      tx.snapshot = decodeSnapshot((results[0] as PromiseFulfilledResult<unknown[]>).value.at(-1));
-    } catch (err) {
-      await tx.rollback();
-      throw err;
-    }
-    return tx;
   }
 }
 
 /** The open transaction of an adoption or restoration, holding lock 10. */
-export class NamedTransaction {
+export class NamedTransaction extends Locked<NamedSnapshot> {
   /** The named rows, as read under the lock. */
-  snapshot!: NamedSnapshot;
-  private readonly conn: Reserved;
-  private readonly store: NamedStore;
-  private readonly deadline: Deadline;
-  private readonly doing: string;
-  private released = false;
-
-  /** Wraps a reserved connection on which `begin` was sent. */
-  constructor(conn: Reserved, store: NamedStore, deadline: Deadline, doing: string) {
-    this.conn = conn;
-    this.store = store;
-    this.deadline = deadline;
-    this.doing = doing;
+  get snapshot(): NamedSnapshot {
+    return this.read;
   }
 
   /**
    * Sends the writes and `commit` in one round trip. Before the commit is
-   * sent a failure means nothing was written; once it is sent, a failure
-   * to see its outcome is `commit_unknown`.
+   * sent a failure means nothing was written (a guard that fails is a
+   * changed row: {@link isRowChanged}); once it is sent, a failure to see
+   * its outcome is `commit_unknown`.
    */
   async commit(writes: NamedWrites): Promise<void> {
-    if (this.deadline.remaining() <= 0) {
-      // Sending a commit now could only end in commit_unknown.
-      await this.rollback();
-      throw this.deadline.expired("commit");
-    }
-    // What is left of the deadline for these statements (statement_timeout
-    // holds per statement, so it is set again), the writes, then the commit.
-    const server = this.deadline.serverMs();
-    const statements = [
-      settingsStatement({ statement_timeout: `${server}ms`, lock_timeout: `${server}ms` }),
-      ...writeStatements(writes),
-      "commit",
-    ];
-    const query = this.conn.unsafe(statements.join(";\n"));
-    const queries: PendingQuery[] = [query];
-    this.store.statements += statements.length;
-    this.store.roundTrips++;
-    let result: unknown;
-    try {
-      result = await this.deadline.race(query, "commit", () => this.abandon(queries));
-    } catch (err) {
-      if ((err as { severity?: unknown })?.severity === "ERROR") {
-        // A write failed: the server skipped the commit, so nothing was written.
-        await this.rollback();
-        throw err;
-      }
-      // The commit was sent and its outcome not seen: the connection failed, or the deadline passed.
-      if (!this.released) {
-        if (err instanceof SeedError) this.abandon([]);
-        else this.forget();
-      }
-      const reason = err instanceof SeedError && err.code === "timeout"
-        ? "the deadline passed before the server answered"
-        : `the connection failed before the server answered (${errorText(err)})`;
-      throw new SeedError(
-        "commit_unknown",
-        `${this.doing}: the commit was sent but ${reason}, so the change may or may not have been written. Read the rows (planSeed), or run it again: what is done already is reported unchanged or refused, and nothing is written twice`,
-        // The sanitised message and the code only: postgres.js keeps the statement (with its values) on its errors.
-        { cause: Object.assign(new Error(errorText(err)), { code: (err as { code?: unknown })?.code }) },
-      );
-    }
-    this.release();
-    const last = (Array.isArray(result) && statements.length > 1 ? result.at(-1) : result) as { command?: string } | undefined;
-    if (last?.command !== undefined && last.command !== "COMMIT") {
-      throw new SeedError("database_error", `${this.doing}: the server answered ${last.command} to the commit; nothing was written`);
-    }
-  }
-
-  /**
-   * Rolls back (bounded by the deadline) and gives the connection back
-   * once the server answered: handed back earlier, it would run the host's
-   * next query inside this transaction. A broken connection is left to the client.
-   */
-  async rollback(): Promise<void> {
-    if (this.released) return;
-    const query = this.conn.unsafe("rollback");
-    this.store.statements++;
-    this.store.roundTrips++;
-    try {
-      await this.deadline.race(query, "roll back", () => this.abandon([query]));
-      this.release();
-    } catch (err) {
-      if (err instanceof SeedError) return; // abandon() gives it back once the rollback settles
-      if (connectionAlive(err)) this.release();
-      else this.forget();
-    }
-  }
-
-  /**
-   * The deadline passed with statements in flight: queue a `rollback` (it
-   * runs after them, in order) and give the connection back only once it
-   * settled, so the host's next query never runs inside this transaction;
-   * after a commit it is a harmless no-op. No cancel request: the server
-   * ends the statements by itself (their timeouts never outlast the deadline).
-   */
-  abandon(queries: PendingQuery[]): void {
-    for (const q of queries) q.catch(() => {});
-    if (this.released) return;
-    this.released = true;
-    this.conn.unsafe("rollback").then(
-      () => this.conn.release(),
-      (err: unknown) => {
-        if (connectionAlive(err)) this.conn.release();
-      },
-    );
-  }
-
-  /** The connection broke: never give it back (postgres.js replaces it; porsager/postgres#1208). */
-  forget(): void {
-    this.released = true;
-  }
-
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.conn.release();
+    await this.conn.commit(writeStatements(writes), "commit");
   }
 }
 

@@ -2,7 +2,8 @@
  * Internal. The deadline of one seed or plan: every wait of the seed (a
  * connection from the pool or a pooler, each round trip, the lock, the
  * commit, the audit sink) races it, so `timeoutMs` bounds the whole call
- * from the first byte to the result.
+ * from the first byte to the result. {@link CallDeadline} is the same for
+ * adopt, restore and the encryption calls, its expiry naming the call.
  *
  * @module
  */
@@ -81,5 +82,27 @@ export class Deadline {
         },
       );
     });
+  }
+}
+
+/**
+ * The deadline of a call other than the seed (adopt, restore, the
+ * encryption rewrites and status), whose expiry names the call and the step.
+ */
+export class CallDeadline extends Deadline {
+  private readonly call: string;
+
+  /** Starts the clock now; `call` names the call in the expiry's message. */
+  constructor(timeoutMs: number, call: string) {
+    super(timeoutMs);
+    this.call = call;
+  }
+
+  /** The error a wait that outlives the deadline rejects with. */
+  override expired(step: string): SeedError {
+    return new SeedError(
+      "timeout",
+      `${this.call}: did not finish within its deadline (timeoutMs ${this.timeoutMs} ms; the step was: ${step}); the server ends its statements and transaction by itself, so nothing was written. Retry, or raise timeoutMs (0 for none)`,
+    );
   }
 }

@@ -7,7 +7,6 @@
  * @module
  */
 import {
-  CallDeadline,
   checkNames,
   deliverCommitted,
   lockNamed,
@@ -20,6 +19,7 @@ import {
   refusalError,
   writeFailure,
 } from "./_adopt_store.ts";
+import { CallDeadline } from "./_deadline.ts";
 import { encryptValue, type Keyring } from "./_dbcrypt.ts";
 import { desiredProviders } from "./_desired.ts";
 import { keyringFrom } from "./_keyring.ts";

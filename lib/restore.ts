@@ -6,7 +6,6 @@
  * @module
  */
 import {
-  CallDeadline,
   checkNames,
   deliverCommitted,
   lockNamed,
@@ -18,6 +17,7 @@ import {
   refusalError,
   writeFailure,
 } from "./_adopt_store.ts";
+import { CallDeadline } from "./_deadline.ts";
 import { lockOptions } from "./_options.ts";
 import { failure } from "./_run.ts";
 import { checkSchema } from "./_stored.ts";
