@@ -3,21 +3,15 @@
  * `encryptionStatus`, in the style of `_store.ts`: simple protocol, no
  * parameters, every value written into the statement by `literal()`, and
  * every result one `text` column of JSON built by Postgres, read raw. So
- * they behave the same whatever client the host hands in.
+ * they behave the same whatever client the host hands in. The transaction
+ * under lock 10 is `_transaction.ts`'s, as the seed's is: no cancel
+ * request, the connection given back only once its rollback settled (a
+ * broken one never), no commit sent after the deadline.
  *
  * @module
  */
-import type postgres from "postgres";
-import type { Deadline } from "./_deadline.ts";
-import { literal } from "./_transaction.ts";
-import { LockTimeoutError, SeedError } from "./errors.ts";
-import { LOCK_ID_AI_PROVIDERS_ENV_SEED, type Sql } from "./types.ts";
-
-// deno-lint-ignore no-explicit-any
-type Client = postgres.Sql<any>;
-// deno-lint-ignore no-explicit-any
-type Reserved = postgres.ReservedSql<any>;
-type PendingQuery = PromiseLike<unknown> & { cancel(): void; catch(f: (e: unknown) => void): unknown };
+import { CountingStore, jsonLiteral, jsonOf, literal, lockConnection, Locked, lockFreeBounds } from "./_transaction.ts";
+import { SeedError } from "./errors.ts";
 
 /** Values of one key id (`null`: plaintext), with the providers they belong to. */
 export interface RawUsage {
@@ -92,14 +86,6 @@ function statusStatement(dbcryptKeys: boolean): string {
   return `select json_build_object('usage', ${USAGE}, 'dbcrypt_keys', ${dbcryptKeys ? DBCRYPT_KEYS : "null"})::text`;
 }
 
-function settingsStatement(values: Record<string, string>): string {
-  return `select ${Object.entries(values).map(([name, value]) => `set_config('${name}', ${literal(value)}, true)`).join(", ")}`;
-}
-
-function decode<T>(result: unknown): T {
-  return JSON.parse(new TextDecoder().decode((result as Uint8Array[][])[0][0])) as T;
-}
-
 function batchStatement(kind: ValueKind, after: string | null, skipKeyId: string | null, limit: number): string {
   const [alias, keyId] = kind === "keys" ? ["k", "k.api_key_key_id"] : ["p", "p.settings_key_id"];
   const where = [kind === "keys" ? "true" : "(p.settings is not null or coalesce(p.settings_key_id, '') <> '')"];
@@ -119,42 +105,23 @@ function updateStatement(kind: ValueKind, rows: NewValue[]): string {
     : ["ai_providers", "settings", "settings_key_id"];
   // updated_at is left alone: the value is the same, only its encryption changed.
   return `with u as (update ${table} t set ${value} = r.value, ${keyId} = r.key_id
-      from json_to_recordset(${literal(JSON.stringify(rows))}::json) as r(id uuid, value text, key_id text)
+      from json_to_recordset(${jsonLiteral(rows)}::json) as r(id uuid, value text, key_id text)
       where t.id = r.id returning 1)
     select count(*)::text from u`;
 }
 
 /** The lock-free statements of `encryptionStatus`. */
-export class EncryptionStore {
-  /** Statements sent. */
-  statements = 0;
-  /** Round trips waited for. */
-  roundTrips = 0;
-  private readonly sql: Client;
-  private readonly deadline: Deadline;
-
-  /** Wraps the host's client; `deadline` bounds every call. */
-  constructor(sql: Sql, deadline: Deadline) {
-    this.sql = sql as unknown as Client;
-    this.deadline = deadline;
-  }
-
+export class EncryptionStore extends CountingStore {
   /**
    * Two lock-free round trips: which tables and columns exist, then the
    * values per key id and the `dbcrypt_keys` rows (when the table exists).
    * Each bounded on the server by `lock_timeout` and `statement_timeout`.
    */
   async status(lockTimeoutMs: number): Promise<RawStatus> {
-    const bounds = (): string => {
-      const wait = Math.min(lockTimeoutMs === 0 ? Infinity : lockTimeoutMs, this.deadline.remaining());
-      return settingsStatement({
-        lock_timeout: `${wait === Infinity ? 0 : Math.max(1, Math.ceil(wait))}ms`,
-        statement_timeout: `${this.deadline.serverMs()}ms`,
-      });
-    };
-    const columns = decode<Record<string, string>>(await this.one(`${bounds()}; ${COLUMNS}`, 2, "read the tables' columns"));
+    const bounds = (): string => lockFreeBounds(this.deadline, lockTimeoutMs).settings;
+    const columns = jsonOf<Record<string, string>>(await this.one(`${bounds()}; ${COLUMNS}`, 2, "read the tables' columns"));
     if (!("ai_providers.settings" in columns && "ai_provider_keys.api_key" in columns)) return { columns, usage: [], dbcrypt_keys: null };
-    const status = decode<Omit<RawStatus, "columns">>(
+    const status = jsonOf<Omit<RawStatus, "columns">>(
       await this.one(`${bounds()}; ${statusStatement("dbcrypt_keys.active_key_digest" in columns)}`, 2, "read the encryption status"),
     );
     return { columns, ...status };
@@ -165,7 +132,7 @@ export class EncryptionStore {
     this.statements += statements;
     this.roundTrips++;
     // Not cancelled at the deadline: the server's statement_timeout ends it
-    // (see EncryptionTransaction.abandon for why a cancel is no good here).
+    // (see LockedConnection.abandon in _transaction.ts for why a cancel is no good).
     const results = await this.deadline.race(query.raw(), doing, () => query.catch(() => {})) as unknown as unknown[];
     // A multi-statement query resolves to one result per statement.
     return statements > 1 ? results.at(-1) : results;
@@ -174,87 +141,38 @@ export class EncryptionStore {
   /**
    * Opens a transaction on a reserved connection and, in one round trip,
    * sets its timeouts and name, takes advisory lock 10 and reads the
-   * tables' columns under it.
+   * tables' columns under it (`_transaction.ts`: lockConnection). `doing`
+   * names the call in the commit's errors.
    *
    * @throws {LockTimeoutError} (without its holder) when the lock is not granted in time.
    */
-  async lock(settings: { lockTimeoutMs: number; applicationName: string | null }): Promise<EncryptionTransaction> {
-    const reserving = this.sql.reserve();
-    const conn = await this.deadline.race(reserving, "wait for a database connection", () => {
-      reserving.then((c) => c.release(), () => {});
-    });
-    const lockMs = settings.lockTimeoutMs === 0 ? Infinity : settings.lockTimeoutMs;
-    const serverLockMs = Math.min(lockMs, this.deadline.remaining());
-    const server = this.deadline.serverMs();
-    const values: Record<string, string> = {
-      lock_timeout: `${serverLockMs === Infinity ? 0 : Math.max(1, Math.ceil(serverLockMs))}ms`,
-      statement_timeout: `${server}ms`,
-      idle_in_transaction_session_timeout: `${server}ms`,
-    };
-    if (settings.applicationName !== null) values.application_name = settings.applicationName;
-    const queries: PendingQuery[] = [
-      conn.unsafe("begin isolation level read committed"), // the read under the lock must see what the previous holder wrote
-      conn.unsafe(settingsStatement(values)),
-      conn.unsafe(`select pg_advisory_xact_lock(${LOCK_ID_AI_PROVIDERS_ENV_SEED})`),
-      conn.unsafe(COLUMNS).raw(),
-    ];
-    this.statements += queries.length;
-    this.roundTrips++;
-    const tx = new EncryptionTransaction(conn, this, this.deadline);
-    const left = this.deadline.remaining();
-    const limit = lockMs < left ? { ms: lockMs + 250, error: () => new LockTimeoutError(settings.lockTimeoutMs, null) } : undefined;
-    const results = await this.deadline.race(
-      Promise.allSettled(queries),
-      "wait for the AI provider seed lock",
-      () => tx.abandon(queries),
-      limit,
+  async lock(settings: { lockTimeoutMs: number; applicationName: string | null }, doing: string): Promise<EncryptionTransaction> {
+    return new EncryptionTransaction(
+      await lockConnection(this.sql, this.deadline, this, {
+        lockTimeoutMs: settings.lockTimeoutMs,
+        lockBudgetEnd: Infinity,
+        applicationName: settings.applicationName,
+        reads: [COLUMNS],
+        decode: (results) => jsonOf<Record<string, string>>(results.at(-1)),
+        doing,
+        ifUnknown: "the values may or may not have been rewritten. Run it again: it only rewrites what is not done yet",
+      }),
     );
-    const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-    if (failed !== undefined) {
-      await tx.rollback();
-      if ((failed.reason as { code?: unknown })?.code === "55P03") {
-        if (serverLockMs < lockMs) throw this.deadline.expired("wait for the AI provider seed lock");
-        throw new LockTimeoutError(settings.lockTimeoutMs, null);
-      }
-      throw failed.reason;
-    }
-    tx.columns = decode<Record<string, string>>((results[3] as PromiseFulfilledResult<unknown>).value);
-    return tx;
   }
 }
-
-/** How long {@link EncryptionTransaction.abandon} waits for the server to end abandoned statements before cancelling them. */
-const ABANDON_GRACE_MS = 10_000;
 
 /** Why a key could not be revoked, or `null` when it was. */
 export type RevokeOutcome = { revoked: true } | { revoked: false; reason: string };
 
 /** The open transaction of a rotation or decryption, holding advisory lock 10. */
-export class EncryptionTransaction {
+export class EncryptionTransaction extends Locked<Record<string, string>> {
   /** The tables' columns, as read under the lock. */
-  columns: Record<string, string> = {};
-  private readonly conn: Reserved;
-  private readonly store: EncryptionStore;
-  private readonly deadline: Deadline;
-  private released = false;
-  private abandoned = false;
-
-  /** Wraps a reserved connection on which `begin` was sent. */
-  constructor(conn: Reserved, store: EncryptionStore, deadline: Deadline) {
-    this.conn = conn;
-    this.store = store;
-    this.deadline = deadline;
-  }
-
-  private async run(statement: string, doing: string): Promise<unknown> {
-    const query = this.conn.unsafe(statement);
-    this.store.statements++;
-    this.store.roundTrips++;
-    return await this.deadline.race(query.raw(), doing, () => this.abandon([query]));
+  get columns(): Record<string, string> {
+    return this.read;
   }
 
   private async text(statement: string, doing: string): Promise<string> {
-    return new TextDecoder().decode((await this.run(statement, doing) as Uint8Array[][])[0][0]);
+    return new TextDecoder().decode((await this.conn.query(statement, doing) as Uint8Array[][])[0][0]);
   }
 
   /** Values per key id and the `dbcrypt_keys` rows, under the lock. */
@@ -317,7 +235,7 @@ export class EncryptionTransaction {
    * on and the reason is returned.
    */
   async revoke(digest: string): Promise<RevokeOutcome> {
-    await this.run("savepoint aibridge_revoke", "revoke an encryption key");
+    await this.conn.query("savepoint aibridge_revoke", "revoke an encryption key");
     try {
       const text = await this.text(
         `with r as (update dbcrypt_keys set revoked_key_digest = active_key_digest, active_key_digest = null, revoked_at = now()
@@ -325,13 +243,13 @@ export class EncryptionTransaction {
         select count(*)::text from r`,
         "revoke an encryption key",
       );
-      await this.run("release savepoint aibridge_revoke", "revoke an encryption key");
+      await this.conn.query("release savepoint aibridge_revoke", "revoke an encryption key");
       return Number(text) === 1 ? { revoked: true } : { revoked: false, reason: "its dbcrypt_keys row is no longer active" };
     } catch (err) {
       const e = err as { code?: unknown; table_name?: unknown; constraint_name?: unknown };
       if (e?.code !== "23503" && e?.code !== "23505") throw err;
-      await this.run("rollback to savepoint aibridge_revoke", "revoke an encryption key");
-      await this.run("release savepoint aibridge_revoke", "revoke an encryption key");
+      await this.conn.query("rollback to savepoint aibridge_revoke", "revoke an encryption key");
+      await this.conn.query("release savepoint aibridge_revoke", "revoke an encryption key");
       if (e.code === "23505") return { revoked: false, reason: "the digest is already revoked in another dbcrypt_keys row" };
       const table = typeof e.table_name === "string" ? ` from table ${e.table_name}` : "";
       const constraint = typeof e.constraint_name === "string" ? ` (foreign key ${e.constraint_name})` : "";
@@ -340,84 +258,12 @@ export class EncryptionTransaction {
   }
 
   /**
-   * Sends `commit`. A failure to see its outcome is `commit_unknown`: the
-   * rewrite may or may not have been committed, and running it again is safe.
+   * Sends `commit` (with the deadline's timeouts set again), unless the
+   * deadline has passed. A failure to see its outcome is `commit_unknown`:
+   * the rewrite may or may not have been committed, and running it again is safe.
    */
-  async commit(doing: string): Promise<void> {
-    const query = this.conn.unsafe("commit");
-    this.store.statements++;
-    this.store.roundTrips++;
-    let result: unknown;
-    try {
-      result = await this.deadline.race(query, doing, () => this.abandon([query], false));
-    } catch (err) {
-      this.release();
-      const reason = err instanceof SeedError && err.code === "timeout"
-        ? "the deadline passed before the server answered"
-        : `the connection failed before the server answered (${err instanceof Error ? err.message : String(err)})`;
-      throw new SeedError(
-        "commit_unknown",
-        `${doing}: the commit was sent but ${reason}, so the values may or may not have been rewritten. Run it again: it only rewrites what is not done yet`,
-        { cause: err instanceof Error ? err : undefined },
-      );
-    }
-    this.release();
-    const tag = (result as { command?: string }).command;
-    if (tag !== undefined && tag !== "COMMIT") {
-      throw new SeedError("database_error", `${doing}: the server answered ${tag}; nothing was written`);
-    }
-  }
-
-  /** Rolls back (bounded by the deadline) and gives the connection back; after {@link abandon}, that does it. */
-  async rollback(): Promise<void> {
-    if (this.released || this.abandoned) return;
-    const query = this.conn.unsafe("rollback");
-    this.store.statements++;
-    this.store.roundTrips++;
-    try {
-      await this.deadline.race(query, "roll back", () => {});
-    } catch {
-      // The server rolls back by itself when the session ends or idles out.
-    }
-    this.release();
-  }
-
-  /**
-   * The deadline passed with statements in flight. They are not cancelled
-   * at once: a cancel request travels on a connection of its own and hits
-   * whatever this session runs when it arrives, which once the connection
-   * is back in the pool may be the host's next query. The server ends them
-   * by itself (their `statement_timeout` and `lock_timeout` never outlast
-   * the deadline); once they have, the transaction is rolled back and the
-   * connection given back. Only when they have not settled
-   * {@link ABANDON_GRACE_MS} later are they cancelled, as a last resort.
-   */
-  abandon(queries: PendingQuery[], rollback = true): void {
-    if (this.abandoned || this.released) return;
-    this.abandoned = true;
-    for (const q of queries) q.catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ABANDON_GRACE_MS)));
-    void Promise.race([Promise.allSettled(queries), late]).then(async (outcome) => {
-      clearTimeout(timer);
-      if (outcome === "late") {
-        for (const q of queries) {
-          try {
-            q.cancel();
-          } catch {
-            // already done
-          }
-        }
-      }
-      if (rollback) await Promise.resolve(this.conn.unsafe("rollback")).catch(() => {});
-      this.release();
-    });
-  }
-
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.conn.release();
+  async commit(): Promise<void> {
+    await this.conn.commit([], "commit");
   }
 }
 

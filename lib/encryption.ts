@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Deadline } from "./_deadline.ts";
+import { CallDeadline } from "./_deadline.ts";
 import { databaseError } from "./_db_error.ts";
 import { DecryptFailure, decryptValue, type EncryptionKey, encryptValue, type Keyring } from "./_dbcrypt.ts";
 import {
@@ -138,23 +138,6 @@ export interface EncryptionStatus {
   dbcryptKeys: DbcryptKeyState[] | null;
   /** Key ids in use that are not configured: values nobody here can read. */
   missing: MissingEncryptionKey[];
-}
-
-/** The deadline of a rotation, decryption or status read, whose expiry names the call and the step. */
-class RewriteDeadline extends Deadline {
-  private readonly call: string;
-
-  constructor(timeoutMs: number, call: string) {
-    super(timeoutMs);
-    this.call = call;
-  }
-
-  override expired(step: string): SeedError {
-    return new SeedError(
-      "timeout",
-      `${this.call}: did not finish within its deadline (timeoutMs ${this.timeoutMs} ms; the step was: ${step}); its statements were cancelled and the server rolls its transaction back, so nothing was written. Retry, or raise timeoutMs (0 for none)`,
-    );
-  }
 }
 
 function checkBatchSize(value: number | undefined): number {
@@ -291,11 +274,11 @@ async function rewrite(sql: Sql, options: EncryptionOptions, mode: "rotate" | "d
         `no encryption key is configured: set ${ENCRYPTION_KEYS_VARIABLE} (or the encryptionKeys option), new key first; to turn encryption off, decrypt instead`,
       ]);
     }
-    const deadline = new RewriteDeadline(checked.timeoutMs, doing);
+    const deadline = new CallDeadline(checked.timeoutMs, doing);
     const store = new EncryptionStore(sql, deadline);
     let tx: EncryptionTransaction;
     try {
-      tx = await store.lock({ lockTimeoutMs: checked.lockTimeoutMs, applicationName: checked.applicationName });
+      tx = await store.lock({ lockTimeoutMs: checked.lockTimeoutMs, applicationName: checked.applicationName }, doing);
     } catch (err) {
       if (err instanceof LockTimeoutError) throw new LockTimeoutError(err.timeoutMs, await new Store(sql, deadline).lockHolder());
       throw err;
@@ -303,7 +286,7 @@ async function rewrite(sql: Sql, options: EncryptionOptions, mode: "rotate" | "d
     let result: EncryptionRewrite;
     try {
       result = await rewriteLocked(tx, keyring, primary, batchSize, doing);
-      await tx.commit(doing);
+      await tx.commit();
     } catch (err) {
       await tx.rollback();
       throw lockedError(err, doing, checked.lockTimeoutMs);
@@ -554,7 +537,7 @@ export async function encryptionStatus(sql: Sql, options: EncryptionStatusOption
     const keyring = await configuredKeys(options);
     let raw: RawStatus;
     try {
-      raw = await new EncryptionStore(sql, new RewriteDeadline(checked.timeoutMs, doing)).status(checked.lockTimeoutMs);
+      raw = await new EncryptionStore(sql, new CallDeadline(checked.timeoutMs, doing)).status(checked.lockTimeoutMs);
     } catch (err) {
       throw lockedError(err, doing, checked.lockTimeoutMs);
     }
