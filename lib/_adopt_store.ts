@@ -32,10 +32,12 @@ import {
   registerKeyStatement,
   Store,
 } from "./_store.ts";
+import { checkSchema } from "./_stored.ts";
 import { CountingStore, errorText, jsonLiteral, jsonOf, literal, lockConnection, Locked, lockFreeRead } from "./_transaction.ts";
 import type { AuditEntry, AuditSink } from "./audit.ts";
 import { ConfigError, LockTimeoutError, SeedError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import type { AuditFailure, SeedTimings } from "./report.ts";
 import type { Sql } from "./types.ts";
 
 /** A row of `ai_providers` with a name asked for, as read. */
@@ -238,6 +240,24 @@ export interface Refusal {
   line: string;
 }
 
+/** What a call's result says about its audit delivery and its cost. */
+export interface RunCost {
+  auditDelivered: number;
+  auditFailures: AuditFailure[];
+  statements: number;
+  roundTrips: number;
+}
+
+/** The delivery and cost fields of a result, counting the delivery's statements with the store's. */
+export function runCost(store: CountingStore, delivery: Delivery & { statements: number; roundTrips: number }): RunCost {
+  return {
+    auditDelivered: delivery.delivered,
+    auditFailures: delivery.failures,
+    statements: store.statements + delivery.statements,
+    roundTrips: store.roundTrips + delivery.roundTrips,
+  };
+}
+
 /**
  * The error for every refused provider at once: `conflict` when any has
  * a live row in the way, else `not_found`. Nothing was written.
@@ -247,7 +267,11 @@ export function refusalError(doing: string, refusals: Refusal[]): SeedError {
   return new SeedError(code, `${doing}: ${refusals.map((r) => r.line).join("; ")}; nothing was written`);
 }
 
-/** The lock-free read of the dry run, naming what blocks it. */
+/**
+ * The lock-free read of a dry run (adopt's and restore's alike): timed
+ * into `timings.readMs`, the tables' columns checked, and what blocks it
+ * named.
+ */
 export async function readNamed(
   sql: Sql,
   store: NamedStore,
@@ -255,9 +279,14 @@ export async function readNamed(
   names: readonly string[],
   lockTimeoutMs: number,
   doing: string,
+  timings: SeedTimings,
 ): Promise<NamedSnapshot> {
+  const t0 = performance.now();
   try {
-    return await store.read(names, lockTimeoutMs);
+    const snapshot = await store.read(names, lockTimeoutMs);
+    timings.readMs = performance.now() - t0;
+    checkSchema(snapshot.columns, doing);
+    return snapshot;
   } catch (err) {
     if ((err as { code?: unknown })?.code === "55P03") {
       const holder = await new Store(sql, deadline).tableLockHolder();

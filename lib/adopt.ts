@@ -17,6 +17,7 @@ import {
   readNamed,
   type Refusal,
   refusalError,
+  runCost,
   writeFailure,
 } from "./_adopt_store.ts";
 import { CallDeadline } from "./_deadline.ts";
@@ -322,20 +323,14 @@ export async function adoptProviders(sql: Sql, names: readonly string[], options
         entries: decided.map((d) => d.entry),
         written,
         lockTaken,
-        auditDelivered: delivery.delivered,
-        auditFailures: delivery.failures,
         warnings: desired.warnings,
         timings,
-        statements: store.statements + delivery.statements,
-        roundTrips: store.roundTrips + delivery.roundTrips,
+        ...runCost(store, delivery),
       };
     };
 
     if (options.dryRun === true) {
-      const t0 = performance.now();
-      const snapshot = await readNamed(sql, store, deadline, wanted, checked.lockTimeoutMs, DOING);
-      timings.readMs = performance.now() - t0;
-      checkSchema(snapshot.columns, DOING);
+      const snapshot = await readNamed(sql, store, deadline, wanted, checked.lockTimeoutMs, DOING, timings);
       return result(await decide(snapshot, named, keyring), false, false);
     }
 

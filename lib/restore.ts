@@ -15,6 +15,7 @@ import {
   readNamed,
   type Refusal,
   refusalError,
+  runCost,
   writeFailure,
 } from "./_adopt_store.ts";
 import { CallDeadline } from "./_deadline.ts";
@@ -201,19 +202,13 @@ export async function restoreProviders(sql: Sql, names: readonly string[], optio
         entries,
         written,
         lockTaken: written,
-        auditDelivered: delivery.delivered,
-        auditFailures: delivery.failures,
         timings,
-        statements: store.statements + delivery.statements,
-        roundTrips: store.roundTrips + delivery.roundTrips,
+        ...runCost(store, delivery),
       };
     };
 
     if (options.dryRun === true) {
-      const t0 = performance.now();
-      const snapshot = await readNamed(sql, store, deadline, wanted, checked.lockTimeoutMs, DOING);
-      timings.readMs = performance.now() - t0;
-      checkSchema(snapshot.columns, DOING);
+      const snapshot = await readNamed(sql, store, deadline, wanted, checked.lockTimeoutMs, DOING, timings);
       return result(decide(snapshot, wanted).map((d) => d.entry), false);
     }
 

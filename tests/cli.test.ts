@@ -3,11 +3,12 @@
 // for the details of what it prints.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type CliIO, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, parseDuration, runCli } from "../cli/mod.ts";
+import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK, parseDuration, runCli } from "../cli/mod.ts";
 import type { CliJsonDocument } from "../cli/_json.ts";
 import { insertRow, snapshot, withDatabase } from "./_db.ts";
 import { holdSeedLock } from "./_lock.ts";
 import { type ChildResult, runScript, testPath } from "./_spawn.ts";
+import { memoryIO } from "./_cli_io.ts";
 
 const CLI = testPath("../cli/main.ts");
 
@@ -274,22 +275,6 @@ function timeless(text: string): string {
 /** Shows the escape character as `<ESC>`, so patterns need no control character. */
 function visible(text: string): string {
   return text.replaceAll(ESC, "<ESC>");
-}
-
-function memoryIO(env: Record<string, string | undefined>, isTTY = false): CliIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    env,
-    isTTY,
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  };
-  return io;
 }
 
 test("colours only on a terminal, and never with NO_COLOR set", async () => {

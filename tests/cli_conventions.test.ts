@@ -8,31 +8,16 @@ import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type CliIO, EXIT_ERROR, EXIT_OK, runCli } from "../cli/mod.ts";
+import { EXIT_ERROR, EXIT_OK, runCli } from "../cli/mod.ts";
 import type { CliJsonDocument } from "../cli/_json.ts";
 import { VERSION } from "../cli/_version.ts";
 import { snapshot, withDatabase } from "./_db.ts";
 import { runScript, testPath } from "./_spawn.ts";
+import { memoryIO } from "./_cli_io.ts";
 
 const CLI = testPath("../cli/main.ts");
 const ESC = "\u001b";
 const PROVIDERS = { CODER_AIBRIDGE_OPENAI_KEY: "sk-conventions-key-0001" };
-
-function memoryIO(env: Record<string, string | undefined>, isTTY = false): CliIO & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    env,
-    isTTY,
-    stdout(text: string) {
-      io.out += text;
-    },
-    stderr(text: string) {
-      io.err += text;
-    },
-  };
-  return io;
-}
 
 test("cli/_version.ts's VERSION is package.json's and deno.json's version", () => {
   const read = (path: string) => JSON.parse(readFileSync(new URL(`../${path}`, import.meta.url), "utf8")) as { version: string };
