@@ -13,6 +13,7 @@
  */
 import type { Deadline } from "./_deadline.ts";
 import type { Store } from "./_store.ts";
+import type { InsertedProvider } from "./_writes.ts";
 import type { AuditEntry, AuditSink } from "./audit.ts";
 import type { Logger } from "./logger.ts";
 import type { AuditFailure } from "./report.ts";
@@ -41,18 +42,14 @@ async function record(sink: AuditSink, entry: AuditEntry, logger: Logger, deadli
   }
 }
 
-/** Logs the post-commit lines for the rows just inserted. */
-export function logCommitted(entries: Iterable<AuditEntry>, logger: Logger): void {
-  for (const e of entries) {
-    if (e.resourceType === "ai_provider") {
-      logger.info("env-seeded ai provider", {
-        provider_id: e.resourceId,
-        name: e.providerName,
-        type: e.fields.type,
-        base_url: e.fields.base_url,
-      });
-    } else {
-      logger.info("env-seeded ai provider key", { key_id: e.resourceId, provider_id: e.fields.provider_id, api_key: e.fields.api_key });
+/** Logs the post-commit lines for the rows just inserted: providers, then their keys. */
+export function logCommitted(inserted: readonly InsertedProvider[], logger: Logger): void {
+  for (const { dp, id } of inserted) {
+    logger.info("env-seeded ai provider", { provider_id: id, name: dp.name, type: dp.type, base_url: dp.baseURL });
+  }
+  for (const { id, keyIds, masked } of inserted) {
+    for (let k = 0; k < keyIds.length; k++) {
+      logger.info("env-seeded ai provider key", { key_id: keyIds[k], provider_id: id, api_key: masked[k] });
     }
   }
 }

@@ -74,8 +74,10 @@ export interface NewProviderRow {
   type: string;
   name: string;
   base_url: string;
-  settings: string | null;
-  settings_key_id: string | null;
+  /** Absent: null. */
+  settings?: string;
+  /** Absent: null. */
+  settings_key_id?: string;
   /** With audit entries built by the server: the Bedrock fields of the entry (secrets masked), or null. */
   audit_bedrock?: Record<string, string | null> | null;
 }
@@ -85,7 +87,8 @@ export interface NewKeyRow {
   id: string;
   provider_id: string;
   api_key: string;
-  api_key_key_id: string | null;
+  /** Absent: null. */
+  api_key_key_id?: string;
   /** With audit entries built by the server: the key masked, and its provider's name. */
   masked?: string;
   provider_name?: string;

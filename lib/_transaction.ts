@@ -66,7 +66,8 @@ export class CountingStore implements Cost {
 /**
  * A Postgres string literal holding `text` exactly, whatever
  * `standard_conforming_strings` says: an `E''` literal with backslashes
- * and quotes doubled. The only way a value enters a statement.
+ * and quotes doubled. With {@link dollarQuoted} (the JSON documents), the
+ * only way a value enters a statement.
  */
 export function literal(text: string): string {
   // One pass, one copy: a seed's documents run to megabytes.
@@ -80,9 +81,27 @@ function wellFormed(text: string): string {
   return (text as string & { toWellFormed(): string }).toWellFormed();
 }
 
+/**
+ * A Postgres dollar-quoted literal holding `text` exactly: no escaping, so
+ * a document of megabytes is neither copied nor scanned character by
+ * character by the server's lexer, whatever `standard_conforming_strings`
+ * says. Its tag is one that `text` does not contain.
+ */
+export function dollarQuoted(text: string): string {
+  let tag = "$j$";
+  for (let n = 0; text.includes(tag) || text.endsWith(tag.slice(0, -1)); n++) tag = `$j${n}$`;
+  return `${tag}${text}${tag}`;
+}
+
 /** A JSON document as a string literal, with every string well-formed. */
 export function jsonLiteral(value: unknown): string {
-  return literal(JSON.stringify(value, (_key, v) => (typeof v === "string" ? wellFormed(v) : v)));
+  const json = JSON.stringify(value);
+  // JSON.stringify writes a lone surrogate, and only a lone one, as a
+  // `\udXXX` escape: the rare document with one is written again with
+  // each string made well-formed (a backslash before "ud" in a value
+  // only costs that second pass).
+  if (!json.includes("\\ud")) return dollarQuoted(json);
+  return dollarQuoted(JSON.stringify(value, (_key, v) => (typeof v === "string" ? wellFormed(v) : v)));
 }
 
 /** The JSON document in the first column of the first row of a result read raw. */

@@ -15,32 +15,41 @@ import { maskSecret } from "./mask_secret.ts";
 import type { PlanEntry } from "./report.ts";
 import type { DesiredAIProvider } from "./types.ts";
 
-const HEX = "0123456789abcdef";
+/** The ASCII codes of the hexadecimal digits. */
+const HEX = new TextEncoder().encode("0123456789abcdef");
+/** Ids per call to the random source, which gives at most 65,536 bytes at once. */
+const BATCH = 4_096;
 
 /**
- * Version 4 UUIDs, as `crypto.randomUUID()` makes them, from one call to
- * the random source for the whole batch (3 ids per provider with 2 keys:
- * one call each was a visible share of a large seed).
+ * Version 4 UUIDs, as `crypto.randomUUID()` makes them, made in batches:
+ * one call to the random source and one decoded text per batch, each id a
+ * slice of it (3 ids per provider with 2 keys: one call, or one string
+ * built digit by digit, per id was a visible share of a large seed).
  */
 function uuidSource(count: number): () => string {
-  const bytes = crypto.getRandomValues(new Uint8Array(Math.min(65_536, Math.max(16, count * 16))));
+  let text = "";
   let at = 0;
-  let pool = bytes;
+  let left = count;
+  const refill = (): void => {
+    const n = Math.max(1, Math.min(BATCH, left));
+    left -= n;
+    const random = crypto.getRandomValues(new Uint8Array(n * 16));
+    const ascii = new Uint8Array(n * 36);
+    let o = 0;
+    for (let r = 0; r < random.length; r++) {
+      const i = r & 15;
+      const b = i === 6 ? (random[r] & 0x0f) | 0x40 : i === 8 ? (random[r] & 0x3f) | 0x80 : random[r];
+      ascii[o++] = HEX[b >> 4];
+      ascii[o++] = HEX[b & 15];
+      if (i === 3 || i === 5 || i === 7 || i === 9) ascii[o++] = 0x2d; // "-"
+    }
+    text = new TextDecoder().decode(ascii);
+    at = 0;
+  };
   return () => {
-    if (at + 16 > pool.length) {
-      pool = crypto.getRandomValues(new Uint8Array(pool.length));
-      at = 0;
-    }
-    pool[at + 6] = (pool[at + 6] & 0x0f) | 0x40;
-    pool[at + 8] = (pool[at + 8] & 0x3f) | 0x80;
-    let out = "";
-    for (let i = 0; i < 16; i++) {
-      const b = pool[at + i];
-      out += HEX[b >> 4] + HEX[b & 15];
-      if (i === 3 || i === 5 || i === 7 || i === 9) out += "-";
-    }
-    at += 16;
-    return out;
+    if (at >= text.length) refill();
+    at += 36;
+    return text.slice(at - 36, at);
   };
 }
 
@@ -50,10 +59,20 @@ export interface SeedWrites {
   writes: Writes;
   /** One entry per inserted row, made as they are read: providers in name order, then their keys. */
   entries: () => Iterable<AuditEntry>;
-  /** Inserted key count and masked keys per provider name. */
-  maskedKeys: Map<string, string[]>;
-  /** New row id per provider name. */
-  ids: Map<string, string>;
+  /** What was inserted, one item per provider in the order of the plan: what the log lines and the report say. */
+  inserted: InsertedProvider[];
+}
+
+/** One inserted provider: its row id, and its keys' row ids and masked values. */
+export interface InsertedProvider {
+  /** The provider as configured. */
+  dp: DesiredAIProvider;
+  /** Its new row id. */
+  id: string;
+  /** The new key row ids, in the order of its (non-blank) keys. */
+  keyIds: string[];
+  /** Those keys, masked. */
+  masked: readonly string[];
 }
 
 /**
@@ -104,18 +123,17 @@ export async function seedWrites(
   // providers describes 30,000 rows, and 30,000 entry objects held at once
   // cost more than every row itself. Entries are made one at a time, when
   // they are logged, delivered or written to the audit table.
-  const made: { dp: DesiredAIProvider; id: string; keyIds: string[]; masked: string[] }[] = [];
-  const maskedKeys = new Map<string, string[]>();
-  const ids = new Map<string, string>();
+  const made: InsertedProvider[] = [];
   const time = new Date();
   const uuid = uuidSource(plan.reduce((n, e, i) => (e.action === "insert" ? n + 2 + 2 * desired[i].keys.length : n), 0));
   for (let i = 0; i < plan.length; i++) {
     if (plan[i].action !== "insert") continue;
     const dp = desired[i];
     const id = uuid();
-    ids.set(dp.name, id);
     const settings = encodeSettings(dp.bedrock);
-    const row: NewProviderRow = { id, type: dp.type, name: dp.name, base_url: dp.baseURL, settings, settings_key_id: null };
+    // A null column is left out of the document (json_to_recordset reads it as null): less to send and to parse.
+    const row: NewProviderRow = { id, type: dp.type, name: dp.name, base_url: dp.baseURL };
+    if (settings !== null) row.settings = settings;
     if (audit.outbox) {
       // With the audit table the server builds each entry from its row: the row carries what the entry adds.
       row.audit_bedrock = dp.bedrock === null ? null : {
@@ -134,24 +152,23 @@ export async function seedWrites(
       });
     }
     const keyIds: string[] = [];
-    const masked: string[] = [];
+    // The plan masked the same keys (the non-blank ones, in order).
+    const masked = plan[i].maskedKeys;
     for (const apiKey of dp.keys) {
       if (apiKey.trim() === "") continue;
       const keyId = uuid();
-      const keyRow: NewKeyRow = { id: keyId, provider_id: id, api_key: apiKey, api_key_key_id: null };
+      const keyRow: NewKeyRow = { id: keyId, provider_id: id, api_key: apiKey };
       keys.push(keyRow);
       seal(apiKey, (sealed, digest) => {
         keyRow.api_key = sealed;
         keyRow.api_key_key_id = digest;
       });
-      keyIds.push(keyId);
-      masked.push(maskSecret(apiKey));
       if (audit.outbox) {
-        keyRow.masked = masked[masked.length - 1];
+        keyRow.masked = masked[keyIds.length];
         keyRow.provider_name = dp.name;
       }
+      keyIds.push(keyId);
     }
-    maskedKeys.set(dp.name, masked);
     made.push({ dp, id, keyIds, masked });
   }
   await Promise.all(sealing);
@@ -194,7 +211,6 @@ export async function seedWrites(
       dbcryptKey: register === null ? null : { digest: register, test: await encryptValue(primary!, "coder") },
     },
     entries,
-    maskedKeys,
-    ids,
+    inserted: made,
   };
 }

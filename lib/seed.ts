@@ -176,7 +176,8 @@ async function preRead(run: Run): Promise<Outcome | null> {
   run.timings.readMs = performance.now() - t0;
   // Rows that cannot be compared are decided under the lock like everything else.
   const stored = await storedProviders(snapshot, run.desired.providers, run.keyring).catch(() => null);
-  if (stored === null) return null;
+  // A provider with no row at all is an insert: no need to decide the rest.
+  if (stored === null || run.desired.providers.some((dp) => !stored.has(dp.name))) return null;
   const plan = planProviders(run.desired.providers, stored);
   if (!plan.every((e) => e.action === "unchanged" || e.action === "skip-deleted")) return null;
   warnSkipped(plan, run.desired.logger);
@@ -223,9 +224,8 @@ async function applyUnderLock(run: Run): Promise<Outcome> {
       outbox,
       delivered: run.audit === undefined,
     });
-    for (const row of written.writes.providers) {
-      const keyCount = written.maskedKeys.get(row.name)?.length ?? 0;
-      run.desired.logger.info("seeded ai provider from environment", { name: row.name, type: row.type, key_count: keyCount });
+    for (const { dp, keyIds } of written.inserted) {
+      run.desired.logger.info("seeded ai provider from environment", { name: dp.name, type: dp.type, key_count: keyIds.length });
     }
     await tx.commit(written.writes);
     run.timings.transactionMs = performance.now() - t0;
@@ -245,7 +245,7 @@ async function afterCommit(run: Run, outcome: Outcome): Promise<Delivery> {
   const t0 = performance.now();
   const entries = outcome.written?.entries ?? (() => []);
   const wrote = (outcome.written?.writes.providers.length ?? 0) > 0;
-  logCommitted(entries(), run.desired.logger);
+  logCommitted(outcome.written?.inserted ?? [], run.desired.logger);
   let delivery: Delivery = { delivered: 0, failures: [] };
   if (run.audit !== undefined) {
     try {
@@ -275,10 +275,12 @@ async function afterCommit(run: Run, outcome: Outcome): Promise<Delivery> {
 }
 
 function finish(run: Run, outcome: Outcome, delivery: Delivery, started: number): SeedReport {
+  // The plan's insert entries, now with their row ids (inserted follows the plan's order).
+  const inserted = outcome.written?.inserted ?? [];
+  let next = 0;
   const entries = outcome.plan.map((e) => {
-    if (e.action !== "insert" || outcome.written === null) return e;
-    const masked = outcome.written.maskedKeys.get(e.name) ?? [];
-    return { ...e, providerId: outcome.written.ids.get(e.name) ?? null, keyCount: masked.length, maskedKeys: masked };
+    if (e.action !== "insert" || next >= inserted.length) return e;
+    return { ...e, providerId: inserted[next++].id };
   });
   const counts = countEntries(entries);
   run.timings.totalMs = performance.now() - started;

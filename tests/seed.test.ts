@@ -462,16 +462,26 @@ function statementsOf(texts: readonly string[]): string[] {
   return texts.flatMap((t) => shape(t).split(/;\s*/)).map((t) => t.trim()).filter((t) => t !== "");
 }
 
-/** A statement's text with its string literals (the values, the ids, the timeouts) blanked. */
+/** A statement's text with its string literals (the values, the ids, the timeouts, the `$j$` documents) blanked. */
 function shape(statement: string): string {
   // A scan rather than a regular expression: a literal may hold megabytes.
   let out = "";
   let at = 0;
   for (;;) {
-    const open = statement.indexOf("E'", at);
-    if (open < 0) return out + statement.slice(at);
-    out += `${statement.slice(at, open)}E'…'`;
-    let i = open + 2;
+    const escaped = statement.indexOf("E'", at);
+    const dollar = statement.indexOf("$j", at);
+    if (escaped < 0 && dollar < 0) return out + statement.slice(at);
+    if (dollar >= 0 && (escaped < 0 || dollar < escaped)) {
+      // A dollar-quoted document: $j$…$j$ (or $j0$…$j0$ when the text holds "$j$").
+      const tag = statement.slice(dollar, statement.indexOf("$", dollar + 1) + 1);
+      const close = statement.indexOf(tag, dollar + tag.length);
+      if (close < 0) return out;
+      out += `${statement.slice(at, dollar)}$j$…$j$`;
+      at = close + tag.length;
+      continue;
+    }
+    out += `${statement.slice(at, escaped)}E'…'`;
+    let i = escaped + 2;
     for (;;) {
       const quote = statement.indexOf("'", i);
       if (quote < 0) return out;
@@ -484,6 +494,30 @@ function shape(statement: string): string {
     }
   }
 }
+
+test("keys and base URLs holding quotes, backslashes, dollar-quote tags and lone surrogates are stored exactly (a lone surrogate as U+FFFD)", async () => {
+  await withDatabase(async ({ sql }) => {
+    const keys = [
+      "sk-'quoted'-\\back\\slash",
+      "sk-$j$-tag-$j0$-$j1$",
+      "sk-ends-with-$j",
+      "sk-lone-\ud800-surrogate",
+      "sk-\\ud800-escape-text",
+    ];
+    const env = {
+      CODER_AIBRIDGE_PROVIDER_0_TYPE: "openai",
+      CODER_AIBRIDGE_PROVIDER_0_NAME: "odd-values",
+      CODER_AIBRIDGE_PROVIDER_0_BASE_URL: "https://example.test/$j$/'v1'\\",
+      CODER_AIBRIDGE_PROVIDER_0_KEYS: keys.join(","),
+    };
+    const report = await seedAIProvidersFromEnv(sql, { env });
+    assert.equal(report.counts.keys, keys.length);
+    const { providers, keys: stored } = await snapshot(sql);
+    assert.equal(providers[0].base_url, "https://example.test/$j$/'v1'\\");
+    assert.deepEqual(stored.map((k) => k.api_key).sort(), keys.map((k) => k.replace("\ud800", "\ufffd")).sort());
+    assert.equal((await seedAIProvidersFromEnv(sql, { env })).entries[0].action, "unchanged");
+  });
+});
 
 test("a cold seed sends the same statements in 3 round trips whatever the number of providers and keys", async () => {
   const seed = async (n: number) =>
