@@ -2,7 +2,7 @@
  * Internal. The statements of `adoptProviders` and `restoreProviders`, in
  * the style of `_store.ts`: simple protocol and no parameters (every value
  * travels in one JSON document written into the statement by
- * `literal()`), every result one `text` column of JSON built by Postgres
+ * `jsonLiteral()`), every result one `text` column of JSON built by Postgres
  * and read raw, each phase one Query message (begin, settings, lock 10 and
  * the read under it; then the writes and the commit), and every statement
  * bounded on the server by what is left of the deadline, so no cancel

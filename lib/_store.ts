@@ -10,7 +10,8 @@
  *   nothing is prepared (a pooler may run the next statement on another
  *   server connection) and no statement costs a separate parse/describe
  *   round trip; the values of a batch travel as one JSON document, written
- *   into the statement as one escaped string literal by {@link literal};
+ *   into the statement as one dollar-quoted literal by `jsonLiteral` (no
+ *   escaping, no copy); the few short values outside it go in by `literal`;
  * - every result is one `text` column holding JSON built by Postgres, read
  *   raw (`.raw()`: bytes, no type parser, no value or column transform), so
  *   a boolean is always `true`/`false` and a column name is always ours;
