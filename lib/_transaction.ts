@@ -85,7 +85,9 @@ function wellFormed(text: string): string {
  * A Postgres dollar-quoted literal holding `text` exactly: no escaping, so
  * a document of megabytes is neither copied nor scanned character by
  * character by the server's lexer, whatever `standard_conforming_strings`
- * says. Its tag is one that `text` does not contain.
+ * says. Its tag is one that `text` does not contain. Written after a
+ * parenthesis or a space, never right after an identifier (which may
+ * hold `$`).
  */
 export function dollarQuoted(text: string): string {
   let tag = "$j$";
