@@ -2,12 +2,12 @@
  * Internal. The statements of `rotateEncryptionKeys`, `decryptAtRest` and
  * `encryptionStatus`, in the style of `_store.ts`: simple protocol, no
  * parameters, every value written into the statement by `literal()` or
- * `jsonLiteral()`, and
- * every result one `text` column of JSON built by Postgres, read raw. So
- * they behave the same whatever client the host hands in. The transaction
- * under lock 10 is `_transaction.ts`'s, as the seed's is: no cancel
- * request, the connection given back only once its rollback settled (a
- * broken one never), no commit sent after the deadline.
+ * `jsonLiteral()`, and every result one `text` column of JSON built by
+ * Postgres, read raw. So they behave the same whatever client the host
+ * hands in. The transaction under lock 10 is `_transaction.ts`'s, as the
+ * seed's is: no cancel request, the connection given back only once its
+ * rollback settled (a broken one never), no commit sent after the
+ * deadline.
  *
  * @module
  */
