@@ -1,15 +1,16 @@
 // What the first call in a fresh process costs. The shared benchmark
 // (../shared/bench) times the seed call in a Node process that has just
 // imported the library: V8 compiles each function the seed and postgres.js
-// run on its first call, and runs it cold. This script times that call
-// twice, each time in fresh processes on a fresh connection (so a fresh
+// run on its first call, and runs it cold. This script times that call in
+// three ways, each in fresh processes on a fresh connection (so a fresh
 // server backend, as in the shared bench):
 //
 // - "first call": the shared bench's driver steps (import, connect, a
 //   warm-up query, the timed seed call);
 // - "--no-lazy": the same with `node --no-lazy`, which compiles every
-//   function when its script loads (import takes longer): what is left of
-//   the first-call cost is running code that has never run;
+//   function of a script when it loads (import takes longer); what the
+//   call still pays is running code that never ran, and compiling what
+//   loads only then (Node's Web Crypto internals, regular expressions);
 // - "JS warmed": the same, after the process has seeded the same
 //   configuration twice into a scratch database through another client,
 //   so only the server side and the client's warm code remain.
@@ -47,6 +48,7 @@ const config = JSON.parse(Buffer.concat(chunks).toString("utf8"));
 if (process.env.WARM_URL) {
   const warm = postgres(process.env.WARM_URL, { onnotice: () => {} });
   await warm.unsafe("truncate ai_providers cascade").simple();
+  await warm.unsafe("do $$ begin if to_regclass('ai_provider_audit') is not null then truncate ai_provider_audit; end if; end $$").simple();
   await seedAIProvidersFromEnv(warm, { config, logger });
   await seedAIProvidersFromEnv(warm, { config, logger });
   await warm.end({ timeout: 5 });
@@ -85,14 +87,31 @@ function run(command: string, args: string[], env: Record<string, string>, stdin
     child.on("error", reject);
     child.on("close", (code) => {
       const line = out.trim().split("\n").at(-1) ?? "";
-      if (code !== 0) return reject(new Error(`${command} exited with ${code}: ${err.trim().split("\n").at(-1) ?? ""}`));
-      resolve((JSON.parse(line) as { elapsed_ms: number }).elapsed_ms);
+      const elapsed = code === 0 ? parsed(line) : null;
+      if (elapsed === null) {
+        reject(new Error(`${command} exited with ${code}:\n${err.trim().split("\n").slice(-20).join("\n")}\n${line}`));
+      } else resolve(elapsed);
     });
     child.stdin.end(stdin);
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// The child's last line, {"elapsed_ms": …}; null when it is not that.
+function parsed(line: string): number | null {
+  try {
+    const ms = (JSON.parse(line) as { elapsed_ms?: unknown }).elapsed_ms;
+    return typeof ms === "number" ? ms : null;
+  } catch {
+    return null;
+  }
+}
+
+// The median; with an even count, the mean of the two middle values (as the shared bench).
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 const server = process.env.DATABASE_URL ? null : await startEmbeddedPostgres();
 const base = process.env.DATABASE_URL ?? server!.url;
@@ -115,6 +134,8 @@ try {
       const samples: Record<string, number[]> = { go: [], first: [], eager: [], warm: [] };
       const prepare = async (): Promise<void> => {
         await admin`truncate ai_providers cascade`;
+        // With applySchema's audit table: the entries of the previous run go too.
+        await admin.unsafe("do $$ begin if to_regclass('ai_provider_audit') is not null then truncate ai_provider_audit; end if; end $$");
         if (!c.cold) await seedAIProvidersFromEnv(admin, { config: JSON.parse(config) });
       };
       const node = (warm: boolean, flags: string[] = []) =>
@@ -126,8 +147,9 @@ try {
         // Taking turns, so that a drift of the machine falls on every column alike.
         if (GOREF !== null) {
           await prepare();
+          // lib/pq asks for TLS unless told otherwise; a given sslmode is kept.
           const url = new URL(db.url);
-          url.searchParams.set("sslmode", "disable");
+          if (!url.searchParams.has("sslmode")) url.searchParams.set("sslmode", "disable");
           samples.go.push(await run(GOREF, ["seed"], { DATABASE_URL: url.toString(), GOREF_WARM: "1" }, config));
         }
         await prepare();
@@ -153,7 +175,8 @@ try {
   console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
   for (const row of rows) console.log(row);
 } finally {
-  await db.drop();
-  await scratch.drop();
+  // Each step even if one before it failed: no database or server is left behind.
+  await db.drop().catch((err) => console.error(err));
+  await scratch.drop().catch((err) => console.error(err));
   await server?.stop();
 }
