@@ -17,6 +17,7 @@
 import postgres from "postgres";
 import { applySchema, type DesiredAIProvider, providersFromConfig, seedAIProvidersFromEnv } from "../mod.ts";
 import { encodeSettings } from "../lib/_settings.ts";
+import { median } from "./_bench.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 import { createDatabase } from "../tests/_db.ts";
 import { type FaultProxy, startFaultProxy } from "../tests/_proxy.ts";
@@ -76,7 +77,6 @@ async function rowByRowSeed(sql: postgres.Sql, desired: DesiredAIProvider[]): Pr
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 interface Row {

@@ -29,12 +29,17 @@ import { spawn } from "node:child_process";
 import postgres from "postgres";
 import { applySchema, seedAIProvidersFromEnv } from "../mod.ts";
 import { createDatabase } from "../tests/_db.ts";
+import { median, sharedBenchProviders } from "./_bench.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,1000").split(",").map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const GOREF = process.env.GOREF ?? null;
 const SCHEMA = process.env.BENCH_SCHEMA ?? null;
+
+// Empties the tables (the audit table too, when applySchema made one).
+const CLEAR = "truncate ai_providers cascade; " +
+  "do $$ begin if to_regclass('ai_provider_audit') is not null then truncate ai_provider_audit; end if; end $$";
 
 // The child: the driver's steps; with WARM_URL, two seeds into that
 // database first, through a client of their own.
@@ -47,8 +52,7 @@ for await (const c of process.stdin) chunks.push(c);
 const config = JSON.parse(Buffer.concat(chunks).toString("utf8"));
 if (process.env.WARM_URL) {
   const warm = postgres(process.env.WARM_URL, { onnotice: () => {} });
-  await warm.unsafe("truncate ai_providers cascade").simple();
-  await warm.unsafe("do $$ begin if to_regclass('ai_provider_audit') is not null then truncate ai_provider_audit; end if; end $$").simple();
+  await warm.unsafe(${JSON.stringify(CLEAR)}).simple();
   await seedAIProvidersFromEnv(warm, { config, logger });
   await seedAIProvidersFromEnv(warm, { config, logger });
   await warm.end({ timeout: 5 });
@@ -62,15 +66,6 @@ await sql.end({ timeout: 5 });
 process.stdout.write(JSON.stringify({ elapsed_ms: elapsed }) + "\\n");
 process.exit(0);
 `;
-
-function providers(n: number): { type: string; name: string; keys: string[]; baseURL: string }[] {
-  return Array.from({ length: n }, (_, i) => ({
-    type: "openai",
-    name: `bench-openai-${i}`,
-    keys: [`sk-bench-${i}-first-0123456789abcdef`, `sk-bench-${i}-second-0123456789abcdef`],
-    baseURL: "https://api.openai.com/v1/",
-  }));
-}
 
 // One process; resolves to its seed call's milliseconds.
 function run(command: string, args: string[], env: Record<string, string>, stdin: string): Promise<number> {
@@ -106,13 +101,6 @@ function parsed(line: string): number | null {
   }
 }
 
-// The median; with an even count, the mean of the two middle values (as the shared bench).
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const server = process.env.DATABASE_URL ? null : await startEmbeddedPostgres();
 const base = process.env.DATABASE_URL ?? server!.url;
 const db = await createDatabase(base);
@@ -127,15 +115,13 @@ try {
   const admin = postgres(db.url, { onnotice: () => {} });
   const rows: string[] = [];
   for (const n of SIZES) {
-    const config = JSON.stringify({ providers: providers(n) });
+    const config = JSON.stringify({ providers: sharedBenchProviders(n) });
     const cases: { name: string; cold: boolean }[] = [{ name: `cold seed, ${n}`, cold: true }];
     if (n === SIZES[0]) cases.push({ name: `no-op restart, ${n}`, cold: false });
     for (const c of cases) {
       const samples: Record<string, number[]> = { go: [], first: [], eager: [], warm: [] };
       const prepare = async (): Promise<void> => {
-        await admin`truncate ai_providers cascade`;
-        // With applySchema's audit table: the entries of the previous run go too.
-        await admin.unsafe("do $$ begin if to_regclass('ai_provider_audit') is not null then truncate ai_provider_audit; end if; end $$");
+        await admin.unsafe(CLEAR).simple();
         if (!c.cold) await seedAIProvidersFromEnv(admin, { config: JSON.parse(config) });
       };
       const node = (warm: boolean, flags: string[] = []) =>

@@ -15,6 +15,7 @@
 import { spawn } from "node:child_process";
 import postgres from "postgres";
 import { applySchema, seedAIProvidersFromEnv } from "../mod.ts";
+import { median, sharedBenchProviders } from "./_bench.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 import { createDatabase } from "../tests/_db.ts";
 
@@ -39,14 +40,7 @@ process.exit(0);
 const server = process.env.DATABASE_URL ? null : await startEmbeddedPostgres();
 const db = await createDatabase(process.env.DATABASE_URL ?? server!.url);
 try {
-  const config = {
-    providers: Array.from({ length: 10 }, (_, i) => ({
-      type: "openai",
-      name: `bench-openai-${i}`,
-      keys: [`sk-bench-${i}-first-0123456789abcdef`, `sk-bench-${i}-second-0123456789abcdef`],
-      baseURL: "https://api.openai.com/v1/",
-    })),
-  };
+  const config = { providers: sharedBenchProviders(10) };
   const sql = postgres(db.url, { onnotice: () => {} });
   await applySchema(sql);
   await seedAIProvidersFromEnv(sql, { config }); // every run after this one is a no-op
@@ -71,7 +65,6 @@ try {
     for (const c of children) c.child.stdin.end(JSON.stringify(config));
     return Math.max(...await Promise.all(children.map((c) => c.exited))) - released;
   };
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const rows: [string, number[]][] = [["with the seed call", []], ["without the seed call", []]];
   for (let r = 0; r < RUNS; r++) {
     rows[0][1].push(await batch(true));
